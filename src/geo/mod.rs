@@ -1,0 +1,1 @@
+//! Geography: coordinate systems, partitions and point sampling. Pure, no I/O.
