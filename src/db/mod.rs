@@ -129,7 +129,7 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.fetch_scalar::<i64>(&Sql::new("SELECT 1")).await.map(|_| ())
+        self.fetch_scalar::<i64>(&Sql::new("SELECT CAST(1 AS BIGINT)")).await.map(|_| ())
     }
 
     pub async fn close(&self) {
