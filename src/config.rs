@@ -183,7 +183,8 @@ impl Settings {
                 // test suite, YINGJI_SKIP_WEB_BUILD for build.rs) are not settings.
                 Env::prefixed("YINGJI_")
                     .filter(|key| {
-                        let section = key.as_str().split("__").next().unwrap_or_default();
+                        let key = key.as_str().to_ascii_lowercase();
+                        let section = key.split("__").next().unwrap_or_default();
                         SECTIONS.contains(&section)
                     })
                     .split("__"),
@@ -304,6 +305,26 @@ mod tests {
         .expect("load");
         assert_eq!(s.bind, "127.0.0.1:9100");
         assert_eq!(s.db, "sqlite://a.db");
+    }
+
+    #[test]
+    fn environment_variables_sit_between_the_file_and_the_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("y.toml", "bind = \"127.0.0.1:9000\"\n[log]\nlevel = \"debug\"\n")?;
+            jail.set_env("YINGJI_LOG__LEVEL", "warn");
+            jail.set_env("YINGJI_BIND", "127.0.0.1:9001");
+            jail.set_env("YINGJI_TEST_PG", "postgres://not-a-setting");
+            let s = Settings::load(Some(Path::new("y.toml")), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.log.level, "warn");
+            assert_eq!(s.bind, "127.0.0.1:9001");
+            let s = Settings::load(
+                Some(Path::new("y.toml")),
+                &Overrides { bind: Some("127.0.0.1:9002".into()), ..Default::default() },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "127.0.0.1:9002");
+            Ok(())
+        });
     }
 
     #[test]
