@@ -31,7 +31,13 @@ pub struct AppState {
 /// Routes that answer without a login. Every other route takes a `CurrentUser` and so
 /// answers 401 to an anonymous request; `tests/api_auth.rs` checks that against the OpenAPI
 /// document.
-pub const PUBLIC_ROUTES: &[&str] = &["/healthz", "/metrics", "/api/v1/auth/login", "/api/v1/openapi.json", "/api/docs"];
+pub const PUBLIC_ROUTES: &[&str] = &[
+    "/healthz",
+    "/metrics",
+    "/api/v1/auth/login",
+    "/api/v1/openapi.json",
+    "/api/docs",
+];
 
 #[derive(OpenApi)]
 #[openapi(
@@ -59,11 +65,19 @@ impl Modify for SecurityAddon {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Token from POST /api/v1/auth/login")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
         );
         components.add_security_scheme(
             "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(crate::auth::SESSION_COOKIE, "Session cookie set by login"))),
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::auth::SESSION_COOKIE,
+                "Session cookie set by login",
+            ))),
         );
     }
 }
@@ -86,7 +100,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 async fn metrics() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         crate::metrics::render(),
     )
         .into_response()
@@ -110,7 +127,9 @@ async fn json_errors(req: Request, next: Next) -> Response {
     if !is_api || is_json || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
-    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
     let message = String::from_utf8_lossy(&bytes).trim().to_string();
     let code = match status {
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
@@ -120,9 +139,14 @@ async fn json_errors(req: Request, next: Next) -> Response {
         s if s.is_server_error() => "internal",
         _ => "bad_request",
     };
-    let message = if message.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { message };
+    let message = if message.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        message
+    };
     let body = serde_json::json!({"error": {"code": code, "message": message}});
-    let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST {
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST
+    {
         // axum answers 422 for JSON that parses but does not fit the type and 400 for bad JSON;
         // both are the client's input, keep the status.
         status
@@ -137,7 +161,13 @@ async fn track_metrics(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| if req.uri().path().starts_with("/api/") { "unmatched".into() } else { "static".into() });
+        .unwrap_or_else(|| {
+            if req.uri().path().starts_with("/api/") {
+                "unmatched".into()
+            } else {
+                "static".into()
+            }
+        });
     let method = req.method().to_string();
     let started = Instant::now();
     let resp = next.run(req).await;
@@ -191,9 +221,16 @@ impl Application {
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
         crate::metrics::init();
         let listener = TcpListener::bind(&settings.bind).await?;
-        let state = AppState { db: db.clone(), settings: Arc::new(settings) };
+        let state = AppState {
+            db: db.clone(),
+            settings: Arc::new(settings),
+        };
         let (router, _) = router(state);
-        Ok(Application { listener, router, db })
+        Ok(Application {
+            listener,
+            router,
+            db,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -201,8 +238,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service()).with_graceful_shutdown(shutdown).await?;
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service())
+            .with_graceful_shutdown(shutdown)
+            .await?;
         self.db.close().await;
         Ok(())
     }

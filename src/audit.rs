@@ -22,7 +22,10 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(name: &str) -> Actor {
-        Actor { user_id: None, username: name.to_string() }
+        Actor {
+            user_id: None,
+            username: name.to_string(),
+        }
     }
 }
 
@@ -98,7 +101,12 @@ pub struct AuditFilter {
 
 pub async fn list(db: &Db, f: &AuditFilter, paging: Paging) -> Result<Page<AuditEntry>, ApiError> {
     let mut sql = Sql::new(" FROM audit_log WHERE 1 = 1");
-    for (col, val) in [("entity", &f.entity), ("entity_id", &f.entity_id), ("username", &f.user), ("action", &f.action)] {
+    for (col, val) in [
+        ("entity", &f.entity),
+        ("entity_id", &f.entity_id),
+        ("username", &f.user),
+        ("action", &f.action),
+    ] {
         if let Some(v) = val.as_deref().filter(|v| !v.is_empty()) {
             let p = sql.arg(v);
             sql.push(&format!(" AND {col} = {p}"));
@@ -106,8 +114,9 @@ pub async fn list(db: &Db, f: &AuditFilter, paging: Paging) -> Result<Page<Audit
     }
     for (op, field, val) in [(">=", "from", &f.from), ("<", "to", &f.to)] {
         if let Some(v) = val.as_deref().filter(|v| !v.is_empty()) {
-            let ms = crate::time::parse_time(v)
-                .ok_or_else(|| ApiError::validation(field, "expected an RFC 3339 time or epoch milliseconds"))?;
+            let ms = crate::time::parse_time(v).ok_or_else(|| {
+                ApiError::validation(field, "expected an RFC 3339 time or epoch milliseconds")
+            })?;
             let p = sql.arg(ms);
             sql.push(&format!(" AND ts {op} {p}"));
         }

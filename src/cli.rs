@@ -15,7 +15,11 @@ use crate::registry::import;
 use crate::registry::table::Format;
 
 #[derive(Debug, Parser)]
-#[command(name = "yingji", version, about = "Yingji (应急): emergency-management platform of the Wuqing District")]
+#[command(
+    name = "yingji",
+    version,
+    about = "Yingji (应急): emergency-management platform of the Wuqing District"
+)]
 pub struct Cli {
     /// TOML settings file (see `yingji print-default-config`).
     #[arg(long, global = true, env = "YINGJI_CONFIG")]
@@ -51,7 +55,11 @@ pub struct ServerArgs {
 
 impl ServerArgs {
     fn overrides(&self) -> Overrides {
-        Overrides { db: self.db.clone(), bind: self.bind.clone(), data_dir: self.data_dir.clone() }
+        Overrides {
+            db: self.db.clone(),
+            bind: self.bind.clone(),
+            data_dir: self.data_dir.clone(),
+        }
     }
 }
 
@@ -154,13 +162,17 @@ pub enum UserCommand {
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
-    Role::parse(s).ok_or_else(|| format!("unknown role {s}: one of admin, duty, supervisor, leader, town, enterprise"))
+    Role::parse(s).ok_or_else(|| {
+        format!("unknown role {s}: one of admin, duty, supervisor, leader, town, enterprise")
+    })
 }
 
 fn init_logging(settings: &Settings) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_new(&settings.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -183,7 +195,10 @@ fn load(cli: &Cli, overrides: Overrides) -> anyhow::Result<Settings> {
 }
 
 fn db_only(db: &Option<String>) -> Overrides {
-    Overrides { db: db.clone(), ..Default::default() }
+    Overrides {
+        db: db.clone(),
+        ..Default::default()
+    }
 }
 
 fn read_password(given: &Option<String>) -> anyhow::Result<String> {
@@ -191,7 +206,9 @@ fn read_password(given: &Option<String>) -> anyhow::Result<String> {
         return Ok(p.clone());
     }
     let mut s = String::new();
-    std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+    std::io::stdin()
+        .read_to_string(&mut s)
+        .context("reading the password from standard input")?;
     let line = s.lines().next().unwrap_or_default().to_string();
     if line.is_empty() {
         bail!("no password given: use --password or pipe it on standard input");
@@ -218,44 +235,96 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Demo { server, password } => {
             let mut overrides = server.overrides();
-            if overrides.db.is_none() && std::env::var("YINGJI_DB").is_err() && cli.config.is_none() {
+            if overrides.db.is_none() && std::env::var("YINGJI_DB").is_err() && cli.config.is_none()
+            {
                 overrides.db = Some(DEFAULT_DEMO_DB.into());
             }
             let settings = load(&cli, overrides)?;
             demo(settings, password).await
         }
         Command::User(cmd) => user(&cli, cmd).await,
-        Command::Import { kind, file, skip_invalid, db } => {
+        Command::Import {
+            kind,
+            file,
+            skip_invalid,
+            db,
+        } => {
             let settings = load(&cli, db_only(db))?;
             let db = Db::connect(&settings.db).await?;
-            let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let bytes =
+                std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
             let name = file.file_name().map(|n| n.to_string_lossy().to_string());
             let actor = Actor::system("cli");
             let scope = crate::auth::Scope::District;
             let result = match kind {
-                RecordKind::Enterprises => import::import_enterprises(&db, &actor, &scope, name.as_deref(), &bytes, *skip_invalid).await,
-                RecordKind::Facilities => import::import_facilities(&db, &actor, &scope, name.as_deref(), &bytes, *skip_invalid).await,
+                RecordKind::Enterprises => {
+                    import::import_enterprises(
+                        &db,
+                        &actor,
+                        &scope,
+                        name.as_deref(),
+                        &bytes,
+                        *skip_invalid,
+                    )
+                    .await
+                }
+                RecordKind::Facilities => {
+                    import::import_facilities(
+                        &db,
+                        &actor,
+                        &scope,
+                        name.as_deref(),
+                        &bytes,
+                        *skip_invalid,
+                    )
+                    .await
+                }
             };
             db.close().await;
             match result {
                 Ok(r) => {
-                    println!("{} rows: {} inserted, {} updated, {} rejected", r.total_rows, r.inserted, r.updated, r.rejected.len());
+                    println!(
+                        "{} rows: {} inserted, {} updated, {} rejected",
+                        r.total_rows,
+                        r.inserted,
+                        r.updated,
+                        r.rejected.len()
+                    );
                     for e in &r.rejected {
-                        println!("  line {}: {}: {}", e.line, e.field.as_deref().unwrap_or("-"), e.message);
+                        println!(
+                            "  line {}: {}: {}",
+                            e.line,
+                            e.field.as_deref().unwrap_or("-"),
+                            e.message
+                        );
                     }
                     Ok(())
                 }
                 Err(import::ImportError::InvalidRows(r)) => {
-                    eprintln!("{} of {} rows are invalid; nothing was written:", r.rejected.len(), r.total_rows);
+                    eprintln!(
+                        "{} of {} rows are invalid; nothing was written:",
+                        r.rejected.len(),
+                        r.total_rows
+                    );
                     for e in &r.rejected {
-                        eprintln!("  line {}: {}: {}", e.line, e.field.as_deref().unwrap_or("-"), e.message);
+                        eprintln!(
+                            "  line {}: {}: {}",
+                            e.line,
+                            e.field.as_deref().unwrap_or("-"),
+                            e.message
+                        );
                     }
                     bail!("import refused")
                 }
                 Err(e) => Err(e.into()),
             }
         }
-        Command::Export { kind, format, output, db } => {
+        Command::Export {
+            kind,
+            format,
+            output,
+            db,
+        } => {
             let settings = load(&cli, db_only(db))?;
             let db = Db::connect(&settings.db).await?;
             let format = match format {
@@ -264,12 +333,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let scope = crate::auth::Scope::District;
             let file = match kind {
-                RecordKind::Enterprises => import::export_enterprises(&db, &scope, &Default::default(), format).await?,
-                RecordKind::Facilities => import::export_facilities(&db, &scope, &Default::default(), format).await?,
+                RecordKind::Enterprises => {
+                    import::export_enterprises(&db, &scope, &Default::default(), format).await?
+                }
+                RecordKind::Facilities => {
+                    import::export_facilities(&db, &scope, &Default::default(), format).await?
+                }
             };
             db.close().await;
             match output {
-                Some(path) => std::fs::write(path, &file.bytes).with_context(|| format!("writing {}", path.display()))?,
+                Some(path) => std::fs::write(path, &file.bytes)
+                    .with_context(|| format!("writing {}", path.display()))?,
                 None => {
                     use std::io::Write;
                     std::io::stdout().write_all(&file.bytes)?;
@@ -281,7 +355,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     tracing::info!(db = %crate::config::redact_url(&settings.db), bind = %settings.bind, "starting");
     let app = Application::build(settings).await?;
     tracing::info!("listening on http://{}", app.local_addr()?);
@@ -289,8 +364,10 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
 }
 
 async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
-    crate::auth::password::check_strength(password).map_err(|e| anyhow::anyhow!("--password: {e}"))?;
-    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    crate::auth::password::check_strength(password)
+        .map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+    std::fs::create_dir_all(&settings.data_dir)
+        .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     let db = Db::connect(&settings.db).await?;
     let report = crate::demo::seed_if_empty(&db).await?;
     if report.seeded {
@@ -299,7 +376,10 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
             report.units, report.enterprises, report.facilities
         );
     } else {
-        println!("Reusing the existing database {}.", crate::config::redact_url(&settings.db));
+        println!(
+            "Reusing the existing database {}.",
+            crate::config::redact_url(&settings.db)
+        );
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
     let app = Application::build_with_db(settings, db).await?;
@@ -308,8 +388,18 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
     println!("Yingji demo: http://{addr}/   (API docs: http://{addr}/api/docs)");
     println!("Demo accounts, all with the password {password:?}:");
     for a in &accounts {
-        let note = if a.note.is_empty() { String::new() } else { format!(" — {}", a.note) };
-        println!("  {:<11} {} / {}{}", a.username, a.role.zh(), a.role.en(), note);
+        let note = if a.note.is_empty() {
+            String::new()
+        } else {
+            format!(" — {}", a.note)
+        };
+        println!(
+            "  {:<11} {} / {}{}",
+            a.username,
+            a.role.zh(),
+            a.role.en(),
+            note
+        );
     }
     println!("Press Ctrl-C to stop.");
     app.run_until_stopped(shutdown_signal()).await
@@ -317,14 +407,25 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
 
 async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {
     let db_arg = match cmd {
-        UserCommand::Add { db, .. } | UserCommand::Passwd { db, .. } | UserCommand::List { db } | UserCommand::Disable { db, .. } => db,
+        UserCommand::Add { db, .. }
+        | UserCommand::Passwd { db, .. }
+        | UserCommand::List { db }
+        | UserCommand::Disable { db, .. } => db,
     };
     let settings = load(cli, db_only(db_arg))?;
     let db = Db::connect(&settings.db).await?;
     let actor = Actor::system("cli");
     let result = async {
         match cmd {
-            UserCommand::Add { username, role, town, enterprise, display_name, password, .. } => {
+            UserCommand::Add {
+                username,
+                role,
+                town,
+                enterprise,
+                display_name,
+                password,
+                ..
+            } => {
                 let enterprise_id = match enterprise {
                     Some(e) => Some(resolve_enterprise(&db, e).await?),
                     None => None,
@@ -337,13 +438,24 @@ async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {
                     town_code: town.clone(),
                     enterprise_id,
                 };
-                let u = crate::auth::routes::create_user(&db, &actor, req).await.map_err(api_err)?;
+                let u = crate::auth::routes::create_user(&db, &actor, req)
+                    .await
+                    .map_err(api_err)?;
                 println!("added {} ({})", u.username, u.role.key());
             }
-            UserCommand::Passwd { username, password, .. } => {
-                let u = crate::auth::store::get_user_by_name(&db, username).await?.with_context(|| format!("no user {username}"))?;
-                let patch = crate::auth::routes::PatchUser { password: Some(read_password(password)?), ..Default::default() };
-                crate::auth::routes::patch_user(&db, &actor, &u.id, patch).await.map_err(api_err)?;
+            UserCommand::Passwd {
+                username, password, ..
+            } => {
+                let u = crate::auth::store::get_user_by_name(&db, username)
+                    .await?
+                    .with_context(|| format!("no user {username}"))?;
+                let patch = crate::auth::routes::PatchUser {
+                    password: Some(read_password(password)?),
+                    ..Default::default()
+                };
+                crate::auth::routes::patch_user(&db, &actor, &u.id, patch)
+                    .await
+                    .map_err(api_err)?;
                 println!("password of {username} changed");
             }
             UserCommand::List { .. } => {
@@ -359,11 +471,23 @@ async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {
                     );
                 }
             }
-            UserCommand::Disable { username, enable, .. } => {
-                let u = crate::auth::store::get_user_by_name(&db, username).await?.with_context(|| format!("no user {username}"))?;
-                let patch = crate::auth::routes::PatchUser { disabled: Some(!enable), ..Default::default() };
-                crate::auth::routes::patch_user(&db, &actor, &u.id, patch).await.map_err(api_err)?;
-                println!("{username} {}", if *enable { "enabled" } else { "disabled" });
+            UserCommand::Disable {
+                username, enable, ..
+            } => {
+                let u = crate::auth::store::get_user_by_name(&db, username)
+                    .await?
+                    .with_context(|| format!("no user {username}"))?;
+                let patch = crate::auth::routes::PatchUser {
+                    disabled: Some(!enable),
+                    ..Default::default()
+                };
+                crate::auth::routes::patch_user(&db, &actor, &u.id, patch)
+                    .await
+                    .map_err(api_err)?;
+                println!(
+                    "{username} {}",
+                    if *enable { "enabled" } else { "disabled" }
+                );
             }
         }
         anyhow::Ok(())
@@ -376,7 +500,12 @@ async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {
 /// An enterprise named by id or by credit code.
 async fn resolve_enterprise(db: &Db, key: &str) -> anyhow::Result<String> {
     let row: Option<(String,)> = db
-        .fetch_optional(&crate::db::Sql::new("SELECT id FROM enterprises WHERE id = $1 OR credit_code = $2").bind(key).bind(key.to_uppercase()))
+        .fetch_optional(
+            &crate::db::Sql::new("SELECT id FROM enterprises WHERE id = $1 OR credit_code = $2")
+                .bind(key)
+                .bind(key.to_uppercase()),
+        )
         .await?;
-    row.map(|r| r.0).with_context(|| format!("no enterprise with id or credit code {key}"))
+    row.map(|r| r.0)
+        .with_context(|| format!("no enterprise with id or credit code {key}"))
 }

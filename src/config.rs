@@ -169,7 +169,10 @@ impl Settings {
     /// Loads the layers in order; a later layer wins. Environment variables are
     /// `YINGJI_DB`, `YINGJI_BIND`, `YINGJI_LOG__LEVEL`, `YINGJI_AUTH__LOCK_MINUTES`, ...
     /// (double underscore between a section and its key).
-    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+    pub fn load(
+        config_file: Option<&Path>,
+        overrides: &Overrides,
+    ) -> Result<Settings, ConfigError> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         if let Some(path) = config_file {
             if !path.exists() {
@@ -198,7 +201,10 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
-        if !(self.db.starts_with("sqlite:") || self.db.starts_with("postgres://") || self.db.starts_with("postgresql://")) {
+        if !(self.db.starts_with("sqlite:")
+            || self.db.starts_with("postgres://")
+            || self.db.starts_with("postgresql://"))
+        {
             return Err(ConfigError::Invalid(format!(
                 "db must be a sqlite:// or postgres:// URL, got {}",
                 redact_url(&self.db)
@@ -210,7 +216,10 @@ impl Settings {
                 self.bind
             )));
         }
-        if self.auth.session_hours <= 0 || self.auth.lock_after_failures <= 0 || self.auth.lock_minutes <= 0 {
+        if self.auth.session_hours <= 0
+            || self.auth.lock_after_failures <= 0
+            || self.auth.lock_minutes <= 0
+        {
             return Err(ConfigError::Invalid(
                 "auth.session_hours, auth.lock_after_failures and auth.lock_minutes must be positive".into(),
             ));
@@ -290,17 +299,30 @@ mod tests {
     fn a_database_password_is_never_printed() {
         let s = redact_url("postgres://yingji:secret@db.local:5432/yingji");
         assert_eq!(s, "postgres://yingji:***@db.local:5432/yingji");
-        assert!(!format!("{:?}", Settings { db: "postgres://u:pw@h/d".into(), ..Default::default() }).contains("pw"));
+        assert!(
+            !format!(
+                "{:?}",
+                Settings {
+                    db: "postgres://u:pw@h/d".into(),
+                    ..Default::default()
+                }
+            )
+            .contains("pw")
+        );
     }
 
     #[test]
     fn flags_win_over_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("y.toml");
-        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\ndb = \"sqlite://a.db\"\n").expect("write");
+        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\ndb = \"sqlite://a.db\"\n")
+            .expect("write");
         let s = Settings::load(
             Some(&path),
-            &Overrides { bind: Some("127.0.0.1:9100".into()), ..Default::default() },
+            &Overrides {
+                bind: Some("127.0.0.1:9100".into()),
+                ..Default::default()
+            },
         )
         .expect("load");
         assert_eq!(s.bind, "127.0.0.1:9100");
@@ -310,16 +332,23 @@ mod tests {
     #[test]
     fn environment_variables_sit_between_the_file_and_the_flags() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("y.toml", "bind = \"127.0.0.1:9000\"\n[log]\nlevel = \"debug\"\n")?;
+            jail.create_file(
+                "y.toml",
+                "bind = \"127.0.0.1:9000\"\n[log]\nlevel = \"debug\"\n",
+            )?;
             jail.set_env("YINGJI_LOG__LEVEL", "warn");
             jail.set_env("YINGJI_BIND", "127.0.0.1:9001");
             jail.set_env("YINGJI_TEST_PG", "postgres://not-a-setting");
-            let s = Settings::load(Some(Path::new("y.toml")), &Overrides::default()).map_err(|e| e.to_string())?;
+            let s = Settings::load(Some(Path::new("y.toml")), &Overrides::default())
+                .map_err(|e| e.to_string())?;
             assert_eq!(s.log.level, "warn");
             assert_eq!(s.bind, "127.0.0.1:9001");
             let s = Settings::load(
                 Some(Path::new("y.toml")),
-                &Overrides { bind: Some("127.0.0.1:9002".into()), ..Default::default() },
+                &Overrides {
+                    bind: Some("127.0.0.1:9002".into()),
+                    ..Default::default()
+                },
             )
             .map_err(|e| e.to_string())?;
             assert_eq!(s.bind, "127.0.0.1:9002");

@@ -41,7 +41,10 @@ pub enum ApiError {
     #[error("not found")]
     NotFound,
     #[error("{message}")]
-    Conflict { field: Option<String>, message: String },
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     Locked(String),
     #[error("{0}")]
@@ -52,7 +55,10 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> ApiError {
-        ApiError::Validation { field: field.into(), message: message.into() }
+        ApiError::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     pub fn forbidden(message: impl Into<String>) -> ApiError {
@@ -95,7 +101,11 @@ impl ApiError {
             _ => None,
         };
         ErrorBody {
-            error: ErrorDetail { code: self.code().into(), message: self.to_string(), field },
+            error: ErrorDetail {
+                code: self.code().into(),
+                message: self.to_string(),
+                field,
+            },
         }
     }
 }

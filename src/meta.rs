@@ -67,7 +67,11 @@ pub struct Meta {
 }
 
 fn label(key: &str, zh: &str, en: &str) -> Label {
-    Label { key: key.into(), zh: zh.into(), en: en.into() }
+    Label {
+        key: key.into(),
+        zh: zh.into(),
+        en: en.into(),
+    }
 }
 
 /// Reference lists and the caller's capabilities.
@@ -79,10 +83,22 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
             code: crate::DISTRICT_CODE.into(),
             name: district.map(|d| d.name).unwrap_or_else(|| "武清区".into()),
         },
-        roles: Role::ALL.iter().map(|r| label(r.key(), r.zh(), r.en())).collect(),
-        flags: HazardFlag::ALL.iter().map(|f| label(f.key(), f.zh(), f.en())).collect(),
-        facility_kinds: FacilityKind::ALL.iter().map(|k| label(k.key(), k.zh(), k.en())).collect(),
-        scales: vec![label("above", "规模以上", "Above designated size"), label("below", "规模以下", "Below designated size")],
+        roles: Role::ALL
+            .iter()
+            .map(|r| label(r.key(), r.zh(), r.en()))
+            .collect(),
+        flags: HazardFlag::ALL
+            .iter()
+            .map(|f| label(f.key(), f.zh(), f.en()))
+            .collect(),
+        facility_kinds: FacilityKind::ALL
+            .iter()
+            .map(|k| label(k.key(), k.zh(), k.en()))
+            .collect(),
+        scales: vec![
+            label("above", "规模以上", "Above designated size"),
+            label("below", "规模以下", "Below designated size"),
+        ],
         industries: industry::sections()
             .iter()
             .map(|s| IndustrySection {
@@ -90,13 +106,19 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
                 zh: s.zh.to_string(),
                 en: s.en.to_string(),
                 divisions: industry::divisions_of(s)
-                    .map(|d| DivisionLabel { code: d.code.to_string(), zh: d.zh.to_string() })
+                    .map(|d| DivisionLabel {
+                        code: d.code.to_string(),
+                        zh: d.zh.to_string(),
+                    })
                     .collect(),
             })
             .collect(),
-        map: MapMeta { style_url: state.settings.map.style_url.clone() },
+        map: MapMeta {
+            style_url: state.settings.map.style_url.clone(),
+        },
         capabilities: Capabilities {
-            can_edit_registry: user.role.has(Permission::RegistryWrite) && user.role != Role::Enterprise,
+            can_edit_registry: user.role.has(Permission::RegistryWrite)
+                && user.role != Role::Enterprise,
             can_manage_users: user.role.has(Permission::ManageUsers),
             can_read_audit: user.role.has(Permission::AuditRead),
             can_replace_boundaries: user.role.has(Permission::BoundariesWrite),

@@ -26,7 +26,12 @@ pub fn render() -> String {
 }
 
 pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
+    let labels = [
+        ("method", method.to_string()),
+        ("route", route.to_string()),
+        ("status", status.to_string()),
+    ];
     metrics::counter!("yingji_http_requests_total", &labels).increment(1);
-    metrics::histogram!("yingji_http_request_duration_seconds", &labels[..2]).record(elapsed.as_secs_f64());
+    metrics::histogram!("yingji_http_request_duration_seconds", &labels[..2])
+        .record(elapsed.as_secs_f64());
 }

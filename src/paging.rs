@@ -25,17 +25,26 @@ fn default_limit() -> i64 {
 
 impl Default for Paging {
     fn default() -> Self {
-        Paging { limit: DEFAULT_LIMIT, offset: 0 }
+        Paging {
+            limit: DEFAULT_LIMIT,
+            offset: 0,
+        }
     }
 }
 
 impl Paging {
     pub fn checked(self) -> Result<Paging, ApiError> {
         if !(1..=MAX_LIMIT).contains(&self.limit) {
-            return Err(ApiError::validation("limit", format!("limit must be between 1 and {MAX_LIMIT}")));
+            return Err(ApiError::validation(
+                "limit",
+                format!("limit must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         if self.offset < 0 {
-            return Err(ApiError::validation("offset", "offset must not be negative"));
+            return Err(ApiError::validation(
+                "offset",
+                "offset must not be negative",
+            ));
         }
         Ok(self)
     }

@@ -15,7 +15,10 @@ pub fn rfc3339(ms: i64) -> String {
 /// Local Beijing time for people (exports, reports): `2026-11-30 16:00:00`.
 pub fn shanghai(ms: i64) -> String {
     match Utc.timestamp_millis_opt(ms).single() {
-        Some(t) => t.with_timezone(&Shanghai).format("%Y-%m-%d %H:%M:%S").to_string(),
+        Some(t) => t
+            .with_timezone(&Shanghai)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string(),
         None => String::new(),
     }
 }
@@ -26,7 +29,9 @@ pub fn parse_time(s: &str) -> Option<i64> {
     if let Ok(ms) = s.parse::<i64>() {
         return Some(ms);
     }
-    DateTime::parse_from_rfc3339(s).ok().map(|t| t.timestamp_millis())
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 #[cfg(test)]
@@ -42,7 +47,10 @@ mod tests {
 
     #[test]
     fn times_parse_from_rfc3339_with_an_offset_or_epoch_ms() {
-        assert_eq!(parse_time("2026-12-01T16:00:00+08:00"), Some(1_796_025_600_000));
+        assert_eq!(
+            parse_time("2026-12-01T16:00:00+08:00"),
+            Some(1_796_025_600_000)
+        );
         assert_eq!(parse_time("1796025600000"), Some(1_796_025_600_000));
         assert_eq!(parse_time("yesterday"), None);
     }

@@ -4,5 +4,7 @@ use axum::Router;
 use axum::response::Html;
 
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new().fallback(|| async { Html("<!doctype html><title>Yingji</title><p>The web UI is not built.</p>") })
+    Router::new().fallback(|| async {
+        Html("<!doctype html><title>Yingji</title><p>The web UI is not built.</p>")
+    })
 }

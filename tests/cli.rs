@@ -20,7 +20,12 @@ fn print_default_config_prints_a_file_that_serve_accepts() {
     std::fs::write(&path, text.replace("127.0.0.1:8080", "127.0.0.1:0")).expect("write");
     // An unknown key is refused with a message naming it.
     std::fs::write(dir.path().join("bad.toml"), "colour = \"red\"\n").expect("write");
-    let out = yingji().args(["--config"]).arg(dir.path().join("bad.toml")).args(["user", "list"]).output().expect("runs");
+    let out = yingji()
+        .args(["--config"])
+        .arg(dir.path().join("bad.toml"))
+        .args(["user", "list"])
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("colour"));
 }
@@ -29,14 +34,60 @@ fn print_default_config_prints_a_file_that_serve_accepts() {
 fn users_are_added_listed_and_disabled_from_the_command_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = format!("sqlite://{}", dir.path().join("cli.db").display());
-    let out = yingji().args(["user", "add", "chen", "--role", "supervisor", "--password", "long-enough-1", "--db", &db]).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = yingji().args(["user", "add", "x", "--role", "pilot", "--password", "long-enough-1", "--db", &db]).output().expect("runs");
+    let out = yingji()
+        .args([
+            "user",
+            "add",
+            "chen",
+            "--role",
+            "supervisor",
+            "--password",
+            "long-enough-1",
+            "--db",
+            &db,
+        ])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = yingji()
+        .args([
+            "user",
+            "add",
+            "x",
+            "--role",
+            "pilot",
+            "--password",
+            "long-enough-1",
+            "--db",
+            &db,
+        ])
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown role pilot"));
-    let out = yingji().args(["user", "add", "wang", "--role", "town", "--password", "long-enough-1", "--db", &db]).output().expect("runs");
+    let out = yingji()
+        .args([
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "town",
+            "--password",
+            "long-enough-1",
+            "--db",
+            &db,
+        ])
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("town_code"), "a town user needs its town");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("town_code"),
+        "a town user needs its town"
+    );
     // The password can come on standard input.
     let mut child = yingji()
         .args(["user", "passwd", "chen", "--db", &db])
@@ -46,14 +97,29 @@ fn users_are_added_listed_and_disabled_from_the_command_line() {
         .expect("spawn");
     {
         use std::io::Write;
-        child.stdin.take().expect("stdin").write_all(b"another-password\n").expect("write");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(b"another-password\n")
+            .expect("write");
     }
     assert!(child.wait().expect("wait").success());
-    let out = yingji().args(["user", "disable", "chen", "--db", &db]).output().expect("runs");
+    let out = yingji()
+        .args(["user", "disable", "chen", "--db", &db])
+        .output()
+        .expect("runs");
     assert!(out.status.success());
-    let out = yingji().args(["user", "list", "--db", &db]).output().expect("runs");
+    let out = yingji()
+        .args(["user", "list", "--db", &db])
+        .output()
+        .expect("runs");
     let text = String::from_utf8(out.stdout).expect("utf8");
-    assert!(text.lines().any(|l| l.starts_with("chen") && l.contains("supervisor") && l.contains("disabled")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("chen") && l.contains("supervisor") && l.contains("disabled")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -68,17 +134,47 @@ fn a_bad_import_file_lists_its_bad_rows_and_exits_non_zero() {
         store.close().await;
     });
     let csv = dir.path().join("bad.csv");
-    std::fs::write(&csv, "统一社会信用代码,企业名称,镇街,行业门类\n123,甲,杨村街道,C\n").expect("write");
-    let out = yingji().args(["import", "enterprises"]).arg(&csv).args(["--db", &db]).output().expect("runs");
+    std::fs::write(
+        &csv,
+        "统一社会信用代码,企业名称,镇街,行业门类\n123,甲,杨村街道,C\n",
+    )
+    .expect("write");
+    let out = yingji()
+        .args(["import", "enterprises"])
+        .arg(&csv)
+        .args(["--db", &db])
+        .output()
+        .expect("runs");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2: credit_code"), "{err}");
     let xlsx = dir.path().join("all.xlsx");
-    let out = yingji().args(["export", "facilities", "--format", "xlsx", "-o"]).arg(&xlsx).args(["--db", &db]).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = yingji().args(["import", "facilities"]).arg(&xlsx).args(["--db", &db]).output().expect("runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("0 inserted"), "an export imports back as updates");
+    let out = yingji()
+        .args(["export", "facilities", "--format", "xlsx", "-o"])
+        .arg(&xlsx)
+        .args(["--db", &db])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = yingji()
+        .args(["import", "facilities"])
+        .arg(&xlsx)
+        .args(["--db", &db])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("0 inserted"),
+        "an export imports back as updates"
+    );
 }
 
 #[cfg(unix)]
@@ -101,11 +197,20 @@ fn serve_stops_gracefully_on_sigterm() {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(30), "server did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "server did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     let pid = child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().expect("kill").success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
     let status = child.wait().expect("wait");
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }

@@ -35,7 +35,14 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [Role::Admin, Role::Duty, Role::Supervisor, Role::Leader, Role::Town, Role::Enterprise];
+    pub const ALL: [Role; 6] = [
+        Role::Admin,
+        Role::Duty,
+        Role::Supervisor,
+        Role::Leader,
+        Role::Town,
+        Role::Enterprise,
+    ];
 
     pub fn key(self) -> &'static str {
         match self {
@@ -169,13 +176,19 @@ impl CurrentUser {
         if self.role.has(p) {
             Ok(())
         } else {
-            Err(ApiError::forbidden(format!("the {} role may not do this", self.role.key())))
+            Err(ApiError::forbidden(format!(
+                "the {} role may not do this",
+                self.role.key()
+            )))
         }
     }
 
     /// The actor recorded in the audit log.
     pub fn actor(&self) -> crate::audit::Actor {
-        crate::audit::Actor { user_id: Some(self.id.clone()), username: self.username.clone() }
+        crate::audit::Actor {
+            user_id: Some(self.id.clone()),
+            username: self.username.clone(),
+        }
     }
 }
 
@@ -192,8 +205,15 @@ pub fn token_hash(token: &str) -> String {
 
 /// The token of a request: `Authorization: Bearer …` first, else the session cookie.
 fn request_token(parts: &Parts) -> Option<String> {
-    if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
-        if let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")) {
+    if let Some(v) = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
+        if let Some(t) = v
+            .strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+        {
             return Some(t.trim().to_string());
         }
     }
@@ -204,7 +224,10 @@ fn request_token(parts: &Parts) -> Option<String> {
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = request_token(parts).ok_or(ApiError::Unauthorized)?;
         let user = store::user_by_token(&state.db, &token_hash(&token), crate::db::now_ms())
             .await?

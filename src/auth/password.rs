@@ -1,7 +1,9 @@
 //! Password hashing with argon2id (the `argon2` crate's defaults: m=19 MiB, t=2, p=1).
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
@@ -31,7 +33,9 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 /// False for a wrong password and for a malformed stored hash alike.
 pub fn verify(password: &str, stored: &str) -> bool {
     match PasswordHash::new(stored) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }

@@ -50,7 +50,8 @@ async fn login(
     let Some(row) = store::login_row(&state.db, req.username.trim()).await? else {
         // Same work as for a real account, so that timing does not reveal which names exist.
         let pw = req.password.clone();
-        let _ = tokio::task::spawn_blocking(move || password::verify(&pw, password::dummy_hash())).await;
+        let _ = tokio::task::spawn_blocking(move || password::verify(&pw, password::dummy_hash()))
+            .await;
         return Err(invalid());
     };
     if let Some(until) = row.locked_until.filter(|u| *u > now) {
@@ -65,14 +66,27 @@ async fn login(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     if !ok || row.disabled {
-        let (failed, locked) =
-            store::record_failed_login(&state.db, &row.id, now, auth.lock_after_failures, auth.lock_minutes * 60_000)
-                .await?;
+        let (failed, locked) = store::record_failed_login(
+            &state.db,
+            &row.id,
+            now,
+            auth.lock_after_failures,
+            auth.lock_minutes * 60_000,
+        )
+        .await?;
         if let Some(until) = locked {
             tracing::warn!(username = %req.username, "account locked after repeated failed logins");
             let mut tx = state.db.begin().await?;
-            audit::record(&mut tx, &Actor::system("login"), "user", &row.id, "lock", None,
-                Some(&serde_json::json!({"locked_until": crate::time::rfc3339(until)}))).await?;
+            audit::record(
+                &mut tx,
+                &Actor::system("login"),
+                "user",
+                &row.id,
+                "lock",
+                None,
+                Some(&serde_json::json!({"locked_until": crate::time::rfc3339(until)})),
+            )
+            .await?;
             tx.commit().await?;
             return Err(ApiError::Locked(format!(
                 "too many failed logins; the account is locked until {} (Beijing time)",
@@ -90,7 +104,9 @@ async fn login(
     let token = super::random_token();
     let expires = now + auth.session_hours * 3_600_000;
     store::create_session(&state.db, &row.id, &super::token_hash(&token), now, expires).await?;
-    let user = store::get_user(&state.db, &row.id).await?.ok_or(ApiError::NotFound)?;
+    let user = store::get_user(&state.db, &row.id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let cookie = Cookie::build((SESSION_COOKIE, token.clone()))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -104,7 +120,11 @@ async fn login(
 /// Ends the current session (cookie or bearer token).
 #[utoipa::path(post, path = "/auth/logout", tag = "auth",
     responses((status = 204, description = "Logged out"), (status = 401, body = ErrorBody)))]
-async fn logout(State(state): State<AppState>, user: CurrentUser, jar: CookieJar) -> Result<impl IntoResponse, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    jar: CookieJar,
+) -> Result<impl IntoResponse, ApiError> {
     store::delete_session(&state.db, &user.token_hash).await?;
     let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/").build());
     Ok((StatusCode::NO_CONTENT, jar))
@@ -114,7 +134,11 @@ async fn logout(State(state): State<AppState>, user: CurrentUser, jar: CookieJar
 #[utoipa::path(get, path = "/me", tag = "auth",
     responses((status = 200, body = User), (status = 401, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, user: CurrentUser) -> Result<Json<User>, ApiError> {
-    Ok(Json(store::get_user(&state.db, &user.id).await?.ok_or(ApiError::Unauthorized)?))
+    Ok(Json(
+        store::get_user(&state.db, &user.id)
+            .await?
+            .ok_or(ApiError::Unauthorized)?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -144,11 +168,16 @@ pub struct PatchUser {
 /// Checks that a username is acceptable: 2–64 letters, digits, `_`, `-`, `.`.
 pub fn check_username(name: &str) -> Result<(), ApiError> {
     let ok = (2..=64).contains(&name.chars().count())
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
     if ok {
         Ok(())
     } else {
-        Err(ApiError::validation("username", "username must be 2–64 characters: letters, digits, _ - ."))
+        Err(ApiError::validation(
+            "username",
+            "username must be 2–64 characters: letters, digits, _ - .",
+        ))
     }
 }
 
@@ -162,21 +191,36 @@ async fn check_binding(
     use crate::db::Sql;
     match role {
         Role::Town => {
-            let code = town_code.as_deref().ok_or_else(|| ApiError::validation("town_code", "a town user needs town_code"))?;
+            let code = town_code
+                .as_deref()
+                .ok_or_else(|| ApiError::validation("town_code", "a town user needs town_code"))?;
             let n: i64 = tx
-                .fetch_scalar(&Sql::new("SELECT COUNT(*) FROM admin_units WHERE code = $1 AND kind <> 'district'").bind(code))
+                .fetch_scalar(
+                    &Sql::new(
+                        "SELECT COUNT(*) FROM admin_units WHERE code = $1 AND kind <> 'district'",
+                    )
+                    .bind(code),
+                )
                 .await?;
             if n == 0 {
-                return Err(ApiError::validation("town_code", format!("unknown township code {code}")));
+                return Err(ApiError::validation(
+                    "town_code",
+                    format!("unknown township code {code}"),
+                ));
             }
         }
         Role::Enterprise => {
-            let id = enterprise_id
-                .as_deref()
-                .ok_or_else(|| ApiError::validation("enterprise_id", "an enterprise user needs enterprise_id"))?;
-            let n: i64 = tx.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM enterprises WHERE id = $1").bind(id)).await?;
+            let id = enterprise_id.as_deref().ok_or_else(|| {
+                ApiError::validation("enterprise_id", "an enterprise user needs enterprise_id")
+            })?;
+            let n: i64 = tx
+                .fetch_scalar(&Sql::new("SELECT COUNT(*) FROM enterprises WHERE id = $1").bind(id))
+                .await?;
             if n == 0 {
-                return Err(ApiError::validation("enterprise_id", format!("unknown enterprise {id}")));
+                return Err(ApiError::validation(
+                    "enterprise_id",
+                    format!("unknown enterprise {id}"),
+                ));
             }
         }
         _ => {}
@@ -188,7 +232,8 @@ async fn check_binding(
 pub async fn create_user(db: &Db, actor: &Actor, req: CreateUser) -> Result<User, ApiError> {
     let username = req.username.trim().to_string();
     check_username(&username)?;
-    password::check_strength(&req.password).map_err(|e| ApiError::validation("password", e.to_string()))?;
+    password::check_strength(&req.password)
+        .map_err(|e| ApiError::validation("password", e.to_string()))?;
     let (town_code, enterprise_id) = match req.role {
         Role::Town => (req.town_code, None),
         Role::Enterprise => (None, req.enterprise_id),
@@ -210,15 +255,30 @@ pub async fn create_user(db: &Db, actor: &Actor, req: CreateUser) -> Result<User
         enterprise_id,
     };
     let id = store::insert_user(&mut tx, &new).await?;
-    let user = store::get_user_tx(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
-    audit::record(&mut tx, actor, "user", &id, "create", None, Some(&serde_json::to_value(&user).unwrap_or_default()))
-        .await?;
+    let user = store::get_user_tx(&mut tx, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        actor,
+        "user",
+        &id,
+        "create",
+        None,
+        Some(&serde_json::to_value(&user).unwrap_or_default()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(user)
 }
 
 /// Changes a user (shared by the API and `yingji user passwd|disable`).
-pub async fn patch_user(db: &Db, actor: &Actor, id: &str, req: PatchUser) -> Result<User, ApiError> {
+pub async fn patch_user(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    req: PatchUser,
+) -> Result<User, ApiError> {
     let before = store::get_user(db, id).await?.ok_or(ApiError::NotFound)?;
     let role = req.role.unwrap_or(before.role);
     let town_code = match role {
@@ -231,7 +291,8 @@ pub async fn patch_user(db: &Db, actor: &Actor, id: &str, req: PatchUser) -> Res
     };
     let password_hash = match req.password {
         Some(pw) => {
-            password::check_strength(&pw).map_err(|e| ApiError::validation("password", e.to_string()))?;
+            password::check_strength(&pw)
+                .map_err(|e| ApiError::validation("password", e.to_string()))?;
             Some(
                 tokio::task::spawn_blocking(move || password::hash(&pw))
                     .await
@@ -256,13 +317,23 @@ pub async fn patch_user(db: &Db, actor: &Actor, id: &str, req: PatchUser) -> Res
     if req.disabled == Some(true) || password_hash.is_some() {
         store::delete_sessions_of(&mut tx, id).await?;
     }
-    let after = store::get_user_tx(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let after = store::get_user_tx(&mut tx, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut after_json = serde_json::to_value(&after).unwrap_or_default();
     if password_hash.is_some() {
         after_json["password"] = serde_json::Value::String("(changed)".into());
     }
-    audit::record(&mut tx, actor, "user", id, "update", Some(&serde_json::to_value(&before).unwrap_or_default()), Some(&after_json))
-        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "user",
+        id,
+        "update",
+        Some(&serde_json::to_value(&before).unwrap_or_default()),
+        Some(&after_json),
+    )
+    .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -291,15 +362,26 @@ async fn post_user(
     Json(req): Json<CreateUser>,
 ) -> Result<(StatusCode, Json<User>), ApiError> {
     user.require(Permission::ManageUsers)?;
-    Ok((StatusCode::CREATED, Json(create_user(&state.db, &user.actor(), req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(create_user(&state.db, &user.actor(), req).await?),
+    ))
 }
 
 /// One user (admins only).
 #[utoipa::path(get, path = "/users/{id}", tag = "users", params(("id" = String, Path)),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_user(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Json<User>, ApiError> {
+async fn get_user(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<User>, ApiError> {
     user.require(Permission::ManageUsers)?;
-    Ok(Json(store::get_user(&state.db, &id).await?.ok_or(ApiError::NotFound)?))
+    Ok(Json(
+        store::get_user(&state.db, &id)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    ))
 }
 
 /// Changes a user: name, role and binding, disabled, password (admins only).
@@ -314,7 +396,10 @@ async fn update_user(
 ) -> Result<Json<User>, ApiError> {
     user.require(Permission::ManageUsers)?;
     if id == user.id && (req.disabled == Some(true) || req.role.is_some_and(|r| r != Role::Admin)) {
-        return Err(ApiError::Conflict { field: None, message: "an administrator cannot disable or demote their own account".into() });
+        return Err(ApiError::Conflict {
+            field: None,
+            message: "an administrator cannot disable or demote their own account".into(),
+        });
     }
     Ok(Json(patch_user(&state.db, &user.actor(), &id, req).await?))
 }

@@ -99,26 +99,39 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser) -> Result<String, DbError> {
 }
 
 pub async fn get_user(db: &Db, id: &str) -> Result<Option<User>, DbError> {
-    let row: Option<UserRow> = db.fetch_optional(&Sql::new(format!("{USER_SELECT} WHERE u.id = $1")).bind(id)).await?;
+    let row: Option<UserRow> = db
+        .fetch_optional(&Sql::new(format!("{USER_SELECT} WHERE u.id = $1")).bind(id))
+        .await?;
     Ok(row.map(UserRow::into_user))
 }
 
 pub async fn get_user_tx(tx: &mut Tx, id: &str) -> Result<Option<User>, DbError> {
-    let row: Option<UserRow> = tx.fetch_optional(&Sql::new(format!("{USER_SELECT} WHERE u.id = $1")).bind(id)).await?;
+    let row: Option<UserRow> = tx
+        .fetch_optional(&Sql::new(format!("{USER_SELECT} WHERE u.id = $1")).bind(id))
+        .await?;
     Ok(row.map(UserRow::into_user))
 }
 
 pub async fn get_user_by_name(db: &Db, username: &str) -> Result<Option<User>, DbError> {
-    let row: Option<UserRow> =
-        db.fetch_optional(&Sql::new(format!("{USER_SELECT} WHERE u.username = $1")).bind(username)).await?;
+    let row: Option<UserRow> = db
+        .fetch_optional(&Sql::new(format!("{USER_SELECT} WHERE u.username = $1")).bind(username))
+        .await?;
     Ok(row.map(UserRow::into_user))
 }
 
 pub async fn list_users(db: &Db, limit: i64, offset: i64) -> Result<(Vec<User>, i64), DbError> {
     let rows: Vec<UserRow> = db
-        .fetch_all(&Sql::new(format!("{USER_SELECT} ORDER BY u.username LIMIT $1 OFFSET $2")).bind(limit).bind(offset))
+        .fetch_all(
+            &Sql::new(format!(
+                "{USER_SELECT} ORDER BY u.username LIMIT $1 OFFSET $2"
+            ))
+            .bind(limit)
+            .bind(offset),
+        )
         .await?;
-    let total: i64 = db.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM users")).await?;
+    let total: i64 = db
+        .fetch_scalar(&Sql::new("SELECT COUNT(*) FROM users"))
+        .await?;
     Ok((rows.into_iter().map(UserRow::into_user).collect(), total))
 }
 
@@ -148,8 +161,12 @@ pub async fn record_failed_login(
         .await?;
     let locked_until = if failed >= lock_after {
         let until = now + lock_ms;
-        tx.execute(&Sql::new("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2").bind(until).bind(user_id))
-            .await?;
+        tx.execute(
+            &Sql::new("UPDATE users SET locked_until = $1, failed_logins = 0 WHERE id = $2")
+                .bind(until)
+                .bind(user_id),
+        )
+        .await?;
         Some(until)
     } else {
         None
@@ -159,15 +176,25 @@ pub async fn record_failed_login(
 }
 
 pub async fn record_successful_login(db: &Db, user_id: &str) -> Result<(), DbError> {
-    db.execute(&Sql::new("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1").bind(user_id))
-        .await?;
+    db.execute(
+        &Sql::new("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+            .bind(user_id),
+    )
+    .await?;
     Ok(())
 }
 
-pub async fn create_session(db: &Db, user_id: &str, token_hash: &str, now: i64, expires_at: i64) -> Result<(), DbError> {
+pub async fn create_session(
+    db: &Db,
+    user_id: &str,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), DbError> {
     let mut tx = db.begin().await?;
     // Expired sessions are swept on each login, so the table never grows without bound.
-    tx.execute(&Sql::new("DELETE FROM sessions WHERE expires_at < $1").bind(now)).await?;
+    tx.execute(&Sql::new("DELETE FROM sessions WHERE expires_at < $1").bind(now))
+        .await?;
     tx.execute(
         &Sql::new("INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
@@ -180,12 +207,14 @@ pub async fn create_session(db: &Db, user_id: &str, token_hash: &str, now: i64, 
 }
 
 pub async fn delete_session(db: &Db, token_hash: &str) -> Result<(), DbError> {
-    db.execute(&Sql::new("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash)).await?;
+    db.execute(&Sql::new("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash))
+        .await?;
     Ok(())
 }
 
 pub async fn delete_sessions_of(tx: &mut Tx, user_id: &str) -> Result<(), DbError> {
-    tx.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").bind(user_id)).await?;
+    tx.execute(&Sql::new("DELETE FROM sessions WHERE user_id = $1").bind(user_id))
+        .await?;
     Ok(())
 }
 
@@ -199,7 +228,11 @@ struct SessionUserRow {
     enterprise_id: Option<String>,
 }
 
-pub async fn user_by_token(db: &Db, token_hash: &str, now: i64) -> Result<Option<CurrentUser>, DbError> {
+pub async fn user_by_token(
+    db: &Db,
+    token_hash: &str,
+    now: i64,
+) -> Result<Option<CurrentUser>, DbError> {
     let row: Option<SessionUserRow> = db
         .fetch_optional(
             &Sql::new(
@@ -261,7 +294,9 @@ pub async fn update_user(tx: &mut Tx, id: &str, c: &UserChange) -> Result<u64, D
     }
     if let Some(v) = &c.password_hash {
         let p = sql.arg(v.as_str());
-        sql.push(&format!(", password_hash = {p}, failed_logins = 0, locked_until = NULL"));
+        sql.push(&format!(
+            ", password_hash = {p}, failed_logins = 0, locked_until = NULL"
+        ));
     }
     let p = sql.arg(id);
     sql.push(&format!(" WHERE id = {p}"));

@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
 pub mod sql;
@@ -31,9 +33,11 @@ impl DbError {
     /// The name of the violated unique constraint, if this is a unique violation.
     pub fn unique_violation(&self) -> Option<String> {
         match self {
-            DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                Some(e.constraint().map(str::to_string).unwrap_or_else(|| e.message().to_string()))
-            }
+            DbError::Sqlx(sqlx::Error::Database(e)) if e.is_unique_violation() => Some(
+                e.constraint()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.message().to_string()),
+            ),
             _ => None,
         }
     }
@@ -60,15 +64,26 @@ impl std::fmt::Debug for Db {
 
 /// Rows that decode from both backends (derive `sqlx::FromRow` on a plain struct).
 pub trait Row: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
-impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
 
 /// Scalars that decode from both backends.
 pub trait Scalar:
-    for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin
+    for<'r> sqlx::Decode<'r, Sqlite>
+    + sqlx::Type<Sqlite>
+    + for<'r> sqlx::Decode<'r, Postgres>
+    + sqlx::Type<Postgres>
+    + Send
+    + Unpin
 {
 }
 impl<T> Scalar for T where
-    T: for<'r> sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite> + for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin
+    T: for<'r> sqlx::Decode<'r, Sqlite>
+        + sqlx::Type<Sqlite>
+        + for<'r> sqlx::Decode<'r, Postgres>
+        + sqlx::Type<Postgres>
+        + Send
+        + Unpin
 {
 }
 
@@ -129,7 +144,9 @@ impl Db {
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.fetch_scalar::<i64>(&Sql::new("SELECT CAST(1 AS BIGINT)")).await.map(|_| ())
+        self.fetch_scalar::<i64>(&Sql::new("SELECT CAST(1 AS BIGINT)"))
+            .await
+            .map(|_| ())
     }
 
     pub async fn close(&self) {
@@ -148,29 +165,59 @@ impl Db {
 
     pub async fn execute(&self, sql: &Sql) -> Result<u64, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => sql::bind_sqlite(sqlx::query(&sql.text), &sql.args).execute(p).await?.rows_affected(),
-            Db::Postgres(p) => sql::bind_pg(sqlx::query(&sql.text), &sql.args).execute(p).await?.rows_affected(),
+            Db::Sqlite(p) => sql::bind_sqlite(sqlx::query(&sql.text), &sql.args)
+                .execute(p)
+                .await?
+                .rows_affected(),
+            Db::Postgres(p) => sql::bind_pg(sqlx::query(&sql.text), &sql.args)
+                .execute(p)
+                .await?
+                .rows_affected(),
         })
     }
 
     pub async fn fetch_all<T: Row>(&self, sql: &Sql) -> Result<Vec<T>, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_all(p).await?,
-            Db::Postgres(p) => sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_all(p).await?,
+            Db::Sqlite(p) => {
+                sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_all(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_all(p)
+                    .await?
+            }
         })
     }
 
     pub async fn fetch_optional<T: Row>(&self, sql: &Sql) -> Result<Option<T>, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_optional(p).await?,
-            Db::Postgres(p) => sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_optional(p).await?,
+            Db::Sqlite(p) => {
+                sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_optional(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_optional(p)
+                    .await?
+            }
         })
     }
 
     pub async fn fetch_scalar<T: Scalar>(&self, sql: &Sql) -> Result<T, DbError> {
         Ok(match self {
-            Db::Sqlite(p) => sql::bind_sqlite_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args).fetch_one(p).await?,
-            Db::Postgres(p) => sql::bind_pg_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args).fetch_one(p).await?,
+            Db::Sqlite(p) => {
+                sql::bind_sqlite_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args)
+                    .fetch_one(p)
+                    .await?
+            }
+            Db::Postgres(p) => {
+                sql::bind_pg_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args)
+                    .fetch_one(p)
+                    .await?
+            }
         })
     }
 }
@@ -193,29 +240,59 @@ impl Tx {
 
     pub async fn execute(&mut self, sql: &Sql) -> Result<u64, DbError> {
         Ok(match self {
-            Tx::Sqlite(t) => sql::bind_sqlite(sqlx::query(&sql.text), &sql.args).execute(&mut **t).await?.rows_affected(),
-            Tx::Postgres(t) => sql::bind_pg(sqlx::query(&sql.text), &sql.args).execute(&mut **t).await?.rows_affected(),
+            Tx::Sqlite(t) => sql::bind_sqlite(sqlx::query(&sql.text), &sql.args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            Tx::Postgres(t) => sql::bind_pg(sqlx::query(&sql.text), &sql.args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
         })
     }
 
     pub async fn fetch_all<T: Row>(&mut self, sql: &Sql) -> Result<Vec<T>, DbError> {
         Ok(match self {
-            Tx::Sqlite(t) => sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_all(&mut **t).await?,
-            Tx::Postgres(t) => sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_all(&mut **t).await?,
+            Tx::Sqlite(t) => {
+                sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_all(&mut **t)
+                    .await?
+            }
         })
     }
 
     pub async fn fetch_optional<T: Row>(&mut self, sql: &Sql) -> Result<Option<T>, DbError> {
         Ok(match self {
-            Tx::Sqlite(t) => sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_optional(&mut **t).await?,
-            Tx::Postgres(t) => sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args).fetch_optional(&mut **t).await?,
+            Tx::Sqlite(t) => {
+                sql::bind_sqlite_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                sql::bind_pg_as(sqlx::query_as::<_, T>(&sql.text), &sql.args)
+                    .fetch_optional(&mut **t)
+                    .await?
+            }
         })
     }
 
     pub async fn fetch_scalar<T: Scalar>(&mut self, sql: &Sql) -> Result<T, DbError> {
         Ok(match self {
-            Tx::Sqlite(t) => sql::bind_sqlite_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args).fetch_one(&mut **t).await?,
-            Tx::Postgres(t) => sql::bind_pg_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args).fetch_one(&mut **t).await?,
+            Tx::Sqlite(t) => {
+                sql::bind_sqlite_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args)
+                    .fetch_one(&mut **t)
+                    .await?
+            }
+            Tx::Postgres(t) => {
+                sql::bind_pg_scalar(sqlx::query_scalar::<_, T>(&sql.text), &sql.args)
+                    .fetch_one(&mut **t)
+                    .await?
+            }
         })
     }
 }

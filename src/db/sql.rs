@@ -74,7 +74,10 @@ pub struct Sql {
 
 impl Sql {
     pub fn new(text: impl Into<String>) -> Sql {
-        Sql { text: text.into(), args: Vec::new() }
+        Sql {
+            text: text.into(),
+            args: Vec::new(),
+        }
     }
 
     /// Adds an argument in placeholder order.
@@ -126,7 +129,15 @@ macro_rules! binder {
 
 binder!(bind_sqlite, Query<'q, Sqlite, SqliteArguments<'q>>);
 binder!(bind_pg, Query<'q, Postgres, PgArguments>);
-binder!(bind_sqlite_as, QueryAs<'q, Sqlite, T, SqliteArguments<'q>>, T);
+binder!(
+    bind_sqlite_as,
+    QueryAs<'q, Sqlite, T, SqliteArguments<'q>>,
+    T
+);
 binder!(bind_pg_as, QueryAs<'q, Postgres, T, PgArguments>, T);
-binder!(bind_sqlite_scalar, QueryScalar<'q, Sqlite, T, SqliteArguments<'q>>, T);
+binder!(
+    bind_sqlite_scalar,
+    QueryScalar<'q, Sqlite, T, SqliteArguments<'q>>,
+    T
+);
 binder!(bind_pg_scalar, QueryScalar<'q, Postgres, T, PgArguments>, T);

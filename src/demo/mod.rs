@@ -51,7 +51,12 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
     )
     .await?;
     tx.commit().await?;
-    Ok(SeedReport { seeded: true, units: units.len(), enterprises: registry.enterprises.len(), facilities: registry.facilities.len() })
+    Ok(SeedReport {
+        seeded: true,
+        units: units.len(),
+        enterprises: registry.enterprises.len(),
+        facilities: registry.facilities.len(),
+    })
 }
 
 /// The enterprise the demo `enterprise` account belongs to: the first hazardous-chemical
@@ -79,12 +84,18 @@ pub struct DemoAccount {
 pub async fn ensure_demo_accounts(db: &Db, password: &str) -> anyhow::Result<Vec<DemoAccount>> {
     let actor = Actor::system("demo");
     let enterprise = demo_enterprise(db).await?;
-    let town_name: Option<(String,)> = db.fetch_optional(&Sql::new("SELECT name FROM admin_units WHERE code = $1").bind(DEMO_TOWN)).await?;
+    let town_name: Option<(String,)> = db
+        .fetch_optional(&Sql::new("SELECT name FROM admin_units WHERE code = $1").bind(DEMO_TOWN))
+        .await?;
     let mut out = Vec::new();
     for role in Role::ALL {
         let username = role.key();
         let (town_code, enterprise_id, note) = match role {
-            Role::Town => (Some(DEMO_TOWN.to_string()), None, town_name.clone().map(|t| t.0).unwrap_or_default()),
+            Role::Town => (
+                Some(DEMO_TOWN.to_string()),
+                None,
+                town_name.clone().map(|t| t.0).unwrap_or_default(),
+            ),
             Role::Enterprise => match &enterprise {
                 Some((id, name)) => (None, Some(id.clone()), name.clone()),
                 None => continue,
@@ -93,8 +104,14 @@ pub async fn ensure_demo_accounts(db: &Db, password: &str) -> anyhow::Result<Vec
         };
         match crate::auth::store::get_user_by_name(db, username).await? {
             Some(existing) => {
-                let patch = PatchUser { password: Some(password.to_string()), disabled: Some(false), ..Default::default() };
-                crate::auth::routes::patch_user(db, &actor, &existing.id, patch).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let patch = PatchUser {
+                    password: Some(password.to_string()),
+                    disabled: Some(false),
+                    ..Default::default()
+                };
+                crate::auth::routes::patch_user(db, &actor, &existing.id, patch)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
             None => {
                 let req = CreateUser {
@@ -105,10 +122,16 @@ pub async fn ensure_demo_accounts(db: &Db, password: &str) -> anyhow::Result<Vec
                     town_code,
                     enterprise_id,
                 };
-                crate::auth::routes::create_user(db, &actor, req).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                crate::auth::routes::create_user(db, &actor, req)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
             }
         }
-        out.push(DemoAccount { username, role, note });
+        out.push(DemoAccount {
+            username,
+            role,
+            note,
+        });
     }
     Ok(out)
 }

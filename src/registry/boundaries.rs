@@ -10,7 +10,10 @@ pub async fn import(db: &Db, actor: &Actor, body: &[u8], gcj02: bool) -> Result<
         .map_err(|e| ApiError::validation("body", format!("not GeoJSON: {e}")))
         .and_then(|g| match g {
             geojson::GeoJson::FeatureCollection(fc) => Ok(fc),
-            _ => Err(ApiError::validation("body", "expected a GeoJSON FeatureCollection")),
+            _ => Err(ApiError::validation(
+                "body",
+                "expected a GeoJSON FeatureCollection",
+            )),
         })?;
     let names = super::store::town_names(db).await?;
     let mut updates = Vec::new();
@@ -28,27 +31,54 @@ pub async fn import(db: &Db, actor: &Actor, body: &[u8], gcj02: bool) -> Result<
                 .iter()
                 .find(|(_, code)| *code == c)
                 .map(|(_, code)| code.clone())
-                .ok_or_else(|| ApiError::validation(&field, format!("{c} is not a township code of the district")))?,
+                .ok_or_else(|| {
+                    ApiError::validation(
+                        &field,
+                        format!("{c} is not a township code of the district"),
+                    )
+                })?,
             None => {
-                let name = prop("name").ok_or_else(|| ApiError::validation(&field, "a feature needs properties.code or properties.name"))?;
+                let name = prop("name").ok_or_else(|| {
+                    ApiError::validation(
+                        &field,
+                        "a feature needs properties.code or properties.name",
+                    )
+                })?;
                 names
                     .iter()
                     .find(|(n, _)| *n == name)
                     .map(|(_, code)| code.clone())
-                    .ok_or_else(|| ApiError::validation(&field, format!("{name} is not a township of the district")))?
+                    .ok_or_else(|| {
+                        ApiError::validation(
+                            &field,
+                            format!("{name} is not a township of the district"),
+                        )
+                    })?
             }
         };
-        let geometry = f.geometry.as_ref().ok_or_else(|| ApiError::validation(&field, "the feature has no geometry"))?;
-        let mut mp: geo::MultiPolygon<f64> = match geo::Geometry::<f64>::try_from(geometry.value.clone()) {
-            Ok(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
-            Ok(geo::Geometry::MultiPolygon(m)) => m,
-            _ => return Err(ApiError::validation(&field, "the geometry must be a Polygon or MultiPolygon")),
-        };
+        let geometry = f
+            .geometry
+            .as_ref()
+            .ok_or_else(|| ApiError::validation(&field, "the feature has no geometry"))?;
+        let mut mp: geo::MultiPolygon<f64> =
+            match geo::Geometry::<f64>::try_from(geometry.value.clone()) {
+                Ok(geo::Geometry::Polygon(p)) => geo::MultiPolygon(vec![p]),
+                Ok(geo::Geometry::MultiPolygon(m)) => m,
+                _ => {
+                    return Err(ApiError::validation(
+                        &field,
+                        "the geometry must be a Polygon or MultiPolygon",
+                    ));
+                }
+            };
         if gcj02 {
             crate::geo::gcj02::geo_gcj02_to_wgs84(&mut mp);
         }
         if !within_china(&mp) {
-            return Err(ApiError::validation(&field, "coordinates must be longitude/latitude within China"));
+            return Err(ApiError::validation(
+                &field,
+                "coordinates must be longitude/latitude within China",
+            ));
         }
         let area = crate::geo::area_km2(&mp);
         let gj = geojson::Geometry::from(&mp);
@@ -56,14 +86,29 @@ pub async fn import(db: &Db, actor: &Actor, body: &[u8], gcj02: bool) -> Result<
         updates.push((code, value, area));
     }
     if updates.is_empty() {
-        return Err(ApiError::validation("body", "the FeatureCollection has no features"));
+        return Err(ApiError::validation(
+            "body",
+            "the FeatureCollection has no features",
+        ));
     }
-    let source = if gcj02 { "imported boundary (converted from GCJ-02 to WGS84)" } else { "imported boundary (WGS84)" };
+    let source = if gcj02 {
+        "imported boundary (converted from GCJ-02 to WGS84)"
+    } else {
+        "imported boundary (WGS84)"
+    };
     let mut tx = db.begin().await?;
     for (code, geometry, area) in &updates {
         super::store::set_unit_geometry(&mut tx, code, geometry, *area, source).await?;
-        audit::record(&mut tx, actor, "admin_unit", code, "update", None,
-            Some(&serde_json::json!({"geometry": "replaced", "area_km2": area, "source": source}))).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            "admin_unit",
+            code,
+            "update",
+            None,
+            Some(&serde_json::json!({"geometry": "replaced", "area_km2": area, "source": source})),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(updates.len())
@@ -73,5 +118,6 @@ pub async fn import(db: &Db, actor: &Actor, body: &[u8], gcj02: bool) -> Result<
 /// (metres) and swapped axes.
 fn within_china(mp: &geo::MultiPolygon<f64>) -> bool {
     use geo::CoordsIter;
-    mp.coords_iter().all(|c| (73.0..=136.0).contains(&c.x) && (3.0..=54.0).contains(&c.y))
+    mp.coords_iter()
+        .all(|c| (73.0..=136.0).contains(&c.x) && (3.0..=54.0).contains(&c.y))
 }

@@ -27,33 +27,129 @@ struct Column {
 }
 
 const ENTERPRISE_COLUMNS: &[Column] = &[
-    Column { key: "credit_code", zh: "统一社会信用代码", aliases: &["信用代码", "社会信用代码"] },
-    Column { key: "name", zh: "企业名称", aliases: &["名称", "单位名称"] },
-    Column { key: "town_code", zh: "镇街代码", aliases: &["区划代码"] },
-    Column { key: "town_name", zh: "镇街", aliases: &["所属镇街", "镇街园区", "town"] },
-    Column { key: "address", zh: "地址", aliases: &["详细地址", "注册地址"] },
-    Column { key: "lon", zh: "经度", aliases: &["longitude"] },
-    Column { key: "lat", zh: "纬度", aliases: &["latitude"] },
-    Column { key: "industry_section", zh: "行业门类", aliases: &["门类"] },
-    Column { key: "industry_division", zh: "行业大类", aliases: &["大类"] },
-    Column { key: "industry_name", zh: "行业名称", aliases: &[] },
-    Column { key: "scale", zh: "规模", aliases: &["企业规模"] },
-    Column { key: "staff_count", zh: "从业人数", aliases: &["职工人数", "员工人数"] },
-    Column { key: "legal_rep", zh: "法定代表人", aliases: &["法人"] },
-    Column { key: "safety_manager", zh: "安全负责人", aliases: &["安全管理人员"] },
-    Column { key: "safety_phone", zh: "安全负责人电话", aliases: &["联系电话", "电话"] },
-    Column { key: "flags", zh: "风险标签", aliases: &["行业领域", "标签"] },
+    Column {
+        key: "credit_code",
+        zh: "统一社会信用代码",
+        aliases: &["信用代码", "社会信用代码"],
+    },
+    Column {
+        key: "name",
+        zh: "企业名称",
+        aliases: &["名称", "单位名称"],
+    },
+    Column {
+        key: "town_code",
+        zh: "镇街代码",
+        aliases: &["区划代码"],
+    },
+    Column {
+        key: "town_name",
+        zh: "镇街",
+        aliases: &["所属镇街", "镇街园区", "town"],
+    },
+    Column {
+        key: "address",
+        zh: "地址",
+        aliases: &["详细地址", "注册地址"],
+    },
+    Column {
+        key: "lon",
+        zh: "经度",
+        aliases: &["longitude"],
+    },
+    Column {
+        key: "lat",
+        zh: "纬度",
+        aliases: &["latitude"],
+    },
+    Column {
+        key: "industry_section",
+        zh: "行业门类",
+        aliases: &["门类"],
+    },
+    Column {
+        key: "industry_division",
+        zh: "行业大类",
+        aliases: &["大类"],
+    },
+    Column {
+        key: "industry_name",
+        zh: "行业名称",
+        aliases: &[],
+    },
+    Column {
+        key: "scale",
+        zh: "规模",
+        aliases: &["企业规模"],
+    },
+    Column {
+        key: "staff_count",
+        zh: "从业人数",
+        aliases: &["职工人数", "员工人数"],
+    },
+    Column {
+        key: "legal_rep",
+        zh: "法定代表人",
+        aliases: &["法人"],
+    },
+    Column {
+        key: "safety_manager",
+        zh: "安全负责人",
+        aliases: &["安全管理人员"],
+    },
+    Column {
+        key: "safety_phone",
+        zh: "安全负责人电话",
+        aliases: &["联系电话", "电话"],
+    },
+    Column {
+        key: "flags",
+        zh: "风险标签",
+        aliases: &["行业领域", "标签"],
+    },
 ];
 
 const FACILITY_COLUMNS: &[Column] = &[
-    Column { key: "name", zh: "名称", aliases: &["设施名称", "单位名称"] },
-    Column { key: "kind", zh: "类型", aliases: &["设施类型"] },
-    Column { key: "town_code", zh: "镇街代码", aliases: &["区划代码"] },
-    Column { key: "town_name", zh: "镇街", aliases: &["所属镇街", "town"] },
-    Column { key: "address", zh: "地址", aliases: &["详细地址"] },
-    Column { key: "lon", zh: "经度", aliases: &["longitude"] },
-    Column { key: "lat", zh: "纬度", aliases: &["latitude"] },
-    Column { key: "people", zh: "人数", aliases: &["容纳人数", "床位数"] },
+    Column {
+        key: "name",
+        zh: "名称",
+        aliases: &["设施名称", "单位名称"],
+    },
+    Column {
+        key: "kind",
+        zh: "类型",
+        aliases: &["设施类型"],
+    },
+    Column {
+        key: "town_code",
+        zh: "镇街代码",
+        aliases: &["区划代码"],
+    },
+    Column {
+        key: "town_name",
+        zh: "镇街",
+        aliases: &["所属镇街", "town"],
+    },
+    Column {
+        key: "address",
+        zh: "地址",
+        aliases: &["详细地址"],
+    },
+    Column {
+        key: "lon",
+        zh: "经度",
+        aliases: &["longitude"],
+    },
+    Column {
+        key: "lat",
+        zh: "纬度",
+        aliases: &["latitude"],
+    },
+    Column {
+        key: "people",
+        zh: "人数",
+        aliases: &["容纳人数", "床位数"],
+    },
 ];
 
 /// A rejected row: its line in the file (header = line 1), the field and the reason.
@@ -95,7 +191,10 @@ fn map_headers(headers: &[String], columns: &[Column]) -> HashMap<&'static str, 
     for (i, h) in headers.iter().enumerate() {
         let h = h.trim().trim_start_matches('\u{feff}');
         let hl = h.to_lowercase();
-        if let Some(c) = columns.iter().find(|c| c.key == hl || c.zh == h || c.aliases.contains(&h)) {
+        if let Some(c) = columns
+            .iter()
+            .find(|c| c.key == hl || c.zh == h || c.aliases.contains(&h))
+        {
             map.entry(c.key).or_insert(i);
         }
     }
@@ -109,7 +208,11 @@ struct RowReader<'a> {
 
 impl RowReader<'_> {
     fn text(&self, key: &str) -> String {
-        self.cols.get(key).and_then(|i| self.cells.get(*i)).map(|s| s.trim().to_string()).unwrap_or_default()
+        self.cols
+            .get(key)
+            .and_then(|i| self.cells.get(*i))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
     }
 
     fn opt_f64(&self, key: &str) -> Result<Option<f64>, FieldError> {
@@ -117,7 +220,9 @@ impl RowReader<'_> {
         if t.is_empty() {
             return Ok(None);
         }
-        t.parse::<f64>().map(Some).map_err(|_| FieldError::new(key, format!("{t:?} is not a number")))
+        t.parse::<f64>()
+            .map(Some)
+            .map_err(|_| FieldError::new(key, format!("{t:?} is not a number")))
     }
 
     fn opt_i64(&self, key: &str) -> Result<Option<i64>, FieldError> {
@@ -125,7 +230,9 @@ impl RowReader<'_> {
         if t.is_empty() {
             return Ok(None);
         }
-        t.parse::<i64>().map(Some).map_err(|_| FieldError::new(key, format!("{t:?} is not a whole number")))
+        t.parse::<i64>()
+            .map(Some)
+            .map_err(|_| FieldError::new(key, format!("{t:?} is not a whole number")))
     }
 
     /// The township code, given as a code or by name.
@@ -136,29 +243,47 @@ impl RowReader<'_> {
         }
         let name = self.text("town_name");
         if name.is_empty() {
-            return Err(FieldError::new("town_code", "either a township code or a township name is required"));
+            return Err(FieldError::new(
+                "town_code",
+                "either a township code or a township name is required",
+            ));
         }
-        towns_by_name
-            .get(&name)
-            .cloned()
-            .ok_or_else(|| FieldError::new("town_name", format!("{name} is not a township of the district")))
+        towns_by_name.get(&name).cloned().ok_or_else(|| {
+            FieldError::new(
+                "town_name",
+                format!("{name} is not a township of the district"),
+            )
+        })
     }
 }
 
 fn split_list(s: &str) -> impl Iterator<Item = &str> {
-    s.split([',', '，', ';', '；', '、', '|']).map(str::trim).filter(|x| !x.is_empty())
+    s.split([',', '，', ';', '；', '、', '|'])
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
 }
 
-fn enterprise_from_row(r: &RowReader, towns_by_name: &HashMap<String, String>) -> Result<EnterpriseInput, FieldError> {
+fn enterprise_from_row(
+    r: &RowReader,
+    towns_by_name: &HashMap<String, String>,
+) -> Result<EnterpriseInput, FieldError> {
     let scale_text = r.text("scale");
     let scale = if scale_text.is_empty() {
         Scale::Below
     } else {
-        Scale::parse(&scale_text).ok_or_else(|| FieldError::new("scale", format!("{scale_text:?}: expected above/below or 规模以上/规模以下")))?
+        Scale::parse(&scale_text).ok_or_else(|| {
+            FieldError::new(
+                "scale",
+                format!("{scale_text:?}: expected above/below or 规模以上/规模以下"),
+            )
+        })?
     };
     let mut flags = Vec::new();
     for f in split_list(&r.text("flags")) {
-        flags.push(HazardFlag::parse(f).ok_or_else(|| FieldError::new("flags", format!("unknown hazard flag {f:?}")))?);
+        flags.push(
+            HazardFlag::parse(f)
+                .ok_or_else(|| FieldError::new("flags", format!("unknown hazard flag {f:?}")))?,
+        );
     }
     let division = r.text("industry_division");
     Ok(EnterpriseInput {
@@ -169,7 +294,11 @@ fn enterprise_from_row(r: &RowReader, towns_by_name: &HashMap<String, String>) -
         lon: r.opt_f64("lon")?,
         lat: r.opt_f64("lat")?,
         industry_section: r.text("industry_section"),
-        industry_division: if division.is_empty() { None } else { Some(division) },
+        industry_division: if division.is_empty() {
+            None
+        } else {
+            Some(division)
+        },
         scale,
         staff_count: r.opt_i64("staff_count")?,
         legal_rep: r.text("legal_rep"),
@@ -179,7 +308,10 @@ fn enterprise_from_row(r: &RowReader, towns_by_name: &HashMap<String, String>) -
     })
 }
 
-fn facility_from_row(r: &RowReader, towns_by_name: &HashMap<String, String>) -> Result<FacilityInput, FieldError> {
+fn facility_from_row(
+    r: &RowReader,
+    towns_by_name: &HashMap<String, String>,
+) -> Result<FacilityInput, FieldError> {
     let kind_text = r.text("kind");
     let kind = FacilityKind::parse(&kind_text)
         .ok_or_else(|| FieldError::new("kind", format!("{kind_text:?}: expected school/hospital/elderly_home/market or 学校/医院/养老机构/商场市场")))?;
@@ -194,14 +326,19 @@ fn facility_from_row(r: &RowReader, towns_by_name: &HashMap<String, String>) -> 
     })
 }
 
-fn check_required_columns(cols: &HashMap<&'static str, usize>, required: &[&str]) -> Result<(), ImportError> {
+fn check_required_columns(
+    cols: &HashMap<&'static str, usize>,
+    required: &[&str],
+) -> Result<(), ImportError> {
     for key in required {
         if !cols.contains_key(key) {
             return Err(ImportError::MissingColumn((*key).to_string()));
         }
     }
     if !cols.contains_key("town_code") && !cols.contains_key("town_name") {
-        return Err(ImportError::MissingColumn("town_code (镇街代码) or town_name (镇街)".into()));
+        return Err(ImportError::MissingColumn(
+            "town_code (镇街代码) or town_name (镇街)".into(),
+        ));
     }
     Ok(())
 }
@@ -230,16 +367,26 @@ fn validate_rows<T>(
             .and_then(|v| validate(&v, towns))
             .and_then(|v| {
                 if !scope.allows(town_of(&v), None) && !matches!(scope, Scope::District) {
-                    return Err(FieldError::new("town_code", "outside the township you may edit"));
+                    return Err(FieldError::new(
+                        "town_code",
+                        "outside the township you may edit",
+                    ));
                 }
                 if let Some(first) = seen.insert(key_of(&v), *line) {
-                    return Err(FieldError::new(columns[0].key, format!("duplicates line {first}")));
+                    return Err(FieldError::new(
+                        columns[0].key,
+                        format!("duplicates line {first}"),
+                    ));
                 }
                 Ok(v)
             });
         match result {
             Ok(v) => valid.push((*line, v)),
-            Err(e) => rejected.push(RowError { line: *line, field: Some(e.field), message: e.message }),
+            Err(e) => rejected.push(RowError {
+                line: *line,
+                field: Some(e.field),
+                message: e.message,
+            }),
         }
     }
     Ok((valid, rejected))
@@ -273,7 +420,13 @@ pub async fn import_enterprises(
         |e| e.town_code.as_str(),
         |e| e.credit_code.clone(),
     )?;
-    let mut report = ImportReport { written: 0, inserted: 0, updated: 0, total_rows: table.rows.len(), rejected: Vec::new() };
+    let mut report = ImportReport {
+        written: 0,
+        inserted: 0,
+        updated: 0,
+        total_rows: table.rows.len(),
+        rejected: Vec::new(),
+    };
     if !rejected.is_empty() && !skip_invalid {
         report.rejected = rejected;
         return Err(ImportError::InvalidRows(report));
@@ -283,24 +436,48 @@ pub async fn import_enterprises(
         match store::enterprise_id_by_credit_code(&mut tx, &e.credit_code).await? {
             Some(id) => {
                 let before = store::get_enterprise_tx(&mut tx, &id).await?;
-                if let Some(b) = before.as_ref().filter(|b| !scope.allows(&b.town_code, Some(&b.id))) {
+                if let Some(b) = before
+                    .as_ref()
+                    .filter(|b| !scope.allows(&b.town_code, Some(&b.id)))
+                {
                     rejected.push(RowError {
                         line,
                         field: Some("credit_code".into()),
-                        message: format!("belongs to an enterprise of {} outside the township you may edit", b.town_name),
+                        message: format!(
+                            "belongs to an enterprise of {} outside the township you may edit",
+                            b.town_name
+                        ),
                     });
                     continue;
                 }
                 store::update_enterprise(&mut tx, &id, &e).await?;
                 let after = store::get_enterprise_tx(&mut tx, &id).await?;
-                audit::record(&mut tx, actor, "enterprise", &id, "import", json(&before).as_ref(), json(&after).as_ref()).await?;
+                audit::record(
+                    &mut tx,
+                    actor,
+                    "enterprise",
+                    &id,
+                    "import",
+                    json(&before).as_ref(),
+                    json(&after).as_ref(),
+                )
+                .await?;
                 report.updated += 1;
             }
             None => {
                 let id = crate::db::new_id();
                 store::insert_enterprise(&mut tx, &id, &e).await?;
                 let after = store::get_enterprise_tx(&mut tx, &id).await?;
-                audit::record(&mut tx, actor, "enterprise", &id, "import", None, json(&after).as_ref()).await?;
+                audit::record(
+                    &mut tx,
+                    actor,
+                    "enterprise",
+                    &id,
+                    "import",
+                    None,
+                    json(&after).as_ref(),
+                )
+                .await?;
                 report.inserted += 1;
             }
         }
@@ -309,7 +486,12 @@ pub async fn import_enterprises(
     report.rejected = rejected;
     if !report.rejected.is_empty() && !skip_invalid {
         // Rows refused only at write time (scope of an existing record): still all or nothing.
-        return Err(ImportError::InvalidRows(ImportReport { written: 0, inserted: 0, updated: 0, ..report }));
+        return Err(ImportError::InvalidRows(ImportReport {
+            written: 0,
+            inserted: 0,
+            updated: 0,
+            ..report
+        }));
     }
     tx.commit().await?;
     report.written = report.inserted + report.updated;
@@ -338,7 +520,13 @@ pub async fn import_facilities(
         |f| f.town_code.as_str(),
         |f| format!("{}\u{1}{}", f.town_code, f.name),
     )?;
-    let mut report = ImportReport { written: 0, inserted: 0, updated: 0, total_rows: table.rows.len(), rejected };
+    let mut report = ImportReport {
+        written: 0,
+        inserted: 0,
+        updated: 0,
+        total_rows: table.rows.len(),
+        rejected,
+    };
     if !report.rejected.is_empty() && !skip_invalid {
         return Err(ImportError::InvalidRows(report));
     }
@@ -349,14 +537,32 @@ pub async fn import_facilities(
                 let before = store::get_facility_tx(&mut tx, &id).await?;
                 store::update_facility(&mut tx, &id, &f).await?;
                 let after = store::get_facility_tx(&mut tx, &id).await?;
-                audit::record(&mut tx, actor, "facility", &id, "import", json(&before).as_ref(), json(&after).as_ref()).await?;
+                audit::record(
+                    &mut tx,
+                    actor,
+                    "facility",
+                    &id,
+                    "import",
+                    json(&before).as_ref(),
+                    json(&after).as_ref(),
+                )
+                .await?;
                 report.updated += 1;
             }
             None => {
                 let id = crate::db::new_id();
                 store::insert_facility(&mut tx, &id, &f).await?;
                 let after = store::get_facility_tx(&mut tx, &id).await?;
-                audit::record(&mut tx, actor, "facility", &id, "import", None, json(&after).as_ref()).await?;
+                audit::record(
+                    &mut tx,
+                    actor,
+                    "facility",
+                    &id,
+                    "import",
+                    None,
+                    json(&after).as_ref(),
+                )
+                .await?;
                 report.inserted += 1;
             }
         }
@@ -385,17 +591,27 @@ pub enum ExportError {
     Write(String),
 }
 
-fn finish_export(format: Format, stem: &str, sheet: &str, columns: &[Column], rows: Vec<Vec<String>>) -> Result<ExportFile, ExportError> {
+fn finish_export(
+    format: Format,
+    stem: &str,
+    sheet: &str,
+    columns: &[Column],
+    rows: Vec<Vec<String>>,
+) -> Result<ExportFile, ExportError> {
     let headers: Vec<&str> = columns.iter().map(|c| c.zh).collect();
-    let date = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai).format("%Y%m%d");
+    let date = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y%m%d");
     Ok(match format {
         Format::Csv => ExportFile {
-            bytes: table::write_csv(&headers, &rows).map_err(|e| ExportError::Write(e.to_string()))?,
+            bytes: table::write_csv(&headers, &rows)
+                .map_err(|e| ExportError::Write(e.to_string()))?,
             content_type: "text/csv; charset=utf-8",
             file_name: format!("{stem}-{date}.csv"),
         },
         Format::Xlsx => ExportFile {
-            bytes: table::write_xlsx(sheet, &headers, &rows).map_err(|e| ExportError::Write(e.to_string()))?,
+            bytes: table::write_xlsx(sheet, &headers, &rows)
+                .map_err(|e| ExportError::Write(e.to_string()))?,
             content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             file_name: format!("{stem}-{date}.xlsx"),
         },
@@ -406,7 +622,12 @@ fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()
 }
 
-pub async fn export_enterprises(db: &Db, scope: &Scope, filter: &EnterpriseFilter, format: Format) -> Result<ExportFile, ExportError> {
+pub async fn export_enterprises(
+    db: &Db,
+    scope: &Scope,
+    filter: &EnterpriseFilter,
+    format: Format,
+) -> Result<ExportFile, ExportError> {
     let page = store::list_enterprises(db, scope, filter, None).await?;
     let rows = page
         .items
@@ -431,20 +652,38 @@ pub async fn export_enterprises(db: &Db, scope: &Scope, filter: &EnterpriseFilte
                 e.legal_rep,
                 e.safety_manager,
                 e.safety_phone,
-                e.flags.iter().map(|f| f.zh()).collect::<Vec<_>>().join("、"),
+                e.flags
+                    .iter()
+                    .map(|f| f.zh())
+                    .collect::<Vec<_>>()
+                    .join("、"),
             ]
         })
         .collect();
     finish_export(format, "enterprises", "企业", ENTERPRISE_COLUMNS, rows)
 }
 
-pub async fn export_facilities(db: &Db, scope: &Scope, filter: &FacilityFilter, format: Format) -> Result<ExportFile, ExportError> {
+pub async fn export_facilities(
+    db: &Db,
+    scope: &Scope,
+    filter: &FacilityFilter,
+    format: Format,
+) -> Result<ExportFile, ExportError> {
     let page = store::list_facilities(db, scope, filter, None).await?;
     let rows = page
         .items
         .into_iter()
         .map(|f| {
-            vec![f.name, f.kind.zh().to_string(), f.town_code, f.town_name, f.address, opt(f.lon), opt(f.lat), opt(f.people)]
+            vec![
+                f.name,
+                f.kind.zh().to_string(),
+                f.town_code,
+                f.town_name,
+                f.address,
+                opt(f.lon),
+                opt(f.lat),
+                opt(f.people),
+            ]
         })
         .collect();
     finish_export(format, "facilities", "公共设施", FACILITY_COLUMNS, rows)
@@ -456,14 +695,32 @@ mod tests {
 
     #[test]
     fn chinese_and_english_headers_map_to_the_same_fields() {
-        let zh: Vec<String> = ["统一社会信用代码", "企业名称", "镇街"].iter().map(|s| s.to_string()).collect();
-        let en: Vec<String> = ["credit_code", "NAME", "town_name"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(map_headers(&zh, ENTERPRISE_COLUMNS), map_headers(&en, ENTERPRISE_COLUMNS));
+        let zh: Vec<String> = ["统一社会信用代码", "企业名称", "镇街"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let en: Vec<String> = ["credit_code", "NAME", "town_name"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(
+            map_headers(&zh, ENTERPRISE_COLUMNS),
+            map_headers(&en, ENTERPRISE_COLUMNS)
+        );
     }
 
     #[test]
     fn flag_lists_accept_chinese_separators_and_names() {
-        let v: Vec<_> = split_list("危化品储存、gas_station；冶金").map(|s| HazardFlag::parse(s)).collect();
-        assert_eq!(v, vec![Some(HazardFlag::HazchemStorage), Some(HazardFlag::GasStation), Some(HazardFlag::Metallurgy)]);
+        let v: Vec<_> = split_list("危化品储存、gas_station；冶金")
+            .map(|s| HazardFlag::parse(s))
+            .collect();
+        assert_eq!(
+            v,
+            vec![
+                Some(HazardFlag::HazchemStorage),
+                Some(HazardFlag::GasStation),
+                Some(HazardFlag::Metallurgy)
+            ]
+        );
     }
 }

@@ -60,7 +60,9 @@ pub struct AdminUnitSeed {
 }
 
 /// Hazard flags of an enterprise. The keys are the stable API values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HazardFlag {
     HazchemProduction,

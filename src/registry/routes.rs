@@ -27,7 +27,10 @@ use crate::paging::{Page, Paging};
 /// Township-level units (streets, towns, parks) with counts of the records visible to the caller.
 #[utoipa::path(get, path = "/admin-units", tag = "registry",
     responses((status = 200, body = Page<AdminUnit>), (status = 401, body = ErrorBody)))]
-async fn list_units(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Page<AdminUnit>>, ApiError> {
+async fn list_units(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<Page<AdminUnit>>, ApiError> {
     user.require(Permission::RegistryRead)?;
     let items = store::list_units(&state.db, &user.scope()).await?;
     let total = items.len() as i64;
@@ -37,9 +40,17 @@ async fn list_units(State(state): State<AppState>, user: CurrentUser) -> Result<
 /// One administrative unit (the district `120114` or a township code).
 #[utoipa::path(get, path = "/admin-units/{code}", tag = "registry", params(("code" = String, Path)),
     responses((status = 200, body = AdminUnit), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_unit(State(state): State<AppState>, user: CurrentUser, Path(code): Path<String>) -> Result<Json<AdminUnit>, ApiError> {
+async fn get_unit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(code): Path<String>,
+) -> Result<Json<AdminUnit>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    Ok(Json(store::get_unit(&state.db, &code).await?.ok_or(ApiError::NotFound)?))
+    Ok(Json(
+        store::get_unit(&state.db, &code)
+            .await?
+            .ok_or(ApiError::NotFound)?,
+    ))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -72,7 +83,12 @@ async fn put_boundaries(
     let gcj02 = match params.crs.as_deref().unwrap_or("wgs84") {
         "wgs84" | "WGS84" => false,
         "gcj02" | "GCJ02" | "gcj-02" | "GCJ-02" => true,
-        other => return Err(ApiError::validation("crs", format!("unknown coordinate system {other}: use wgs84 or gcj02"))),
+        other => {
+            return Err(ApiError::validation(
+                "crs",
+                format!("unknown coordinate system {other}: use wgs84 or gcj02"),
+            ));
+        }
     };
     let updated = super::boundaries::import(&state.db, &user.actor(), &body, gcj02).await?;
     Ok(Json(BoundaryReport { updated }))
@@ -90,11 +106,19 @@ async fn list_enterprises(
     Query(paging): Query<Paging>,
 ) -> Result<Json<Page<Enterprise>>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    Ok(Json(store::list_enterprises(&state.db, &user.scope(), &filter, Some(paging.checked()?)).await?))
+    Ok(Json(
+        store::list_enterprises(&state.db, &user.scope(), &filter, Some(paging.checked()?)).await?,
+    ))
 }
 
-async fn visible_enterprise(state: &AppState, user: &CurrentUser, id: &str) -> Result<Enterprise, ApiError> {
-    let e = store::get_enterprise(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+async fn visible_enterprise(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<Enterprise, ApiError> {
+    let e = store::get_enterprise(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if !user.scope().allows(&e.town_code, Some(&e.id)) {
         return Err(ApiError::NotFound);
     }
@@ -104,7 +128,11 @@ async fn visible_enterprise(state: &AppState, user: &CurrentUser, id: &str) -> R
 /// One enterprise. Out of the caller's scope it does not exist (404).
 #[utoipa::path(get, path = "/enterprises/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Enterprise), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_enterprise(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Json<Enterprise>, ApiError> {
+async fn get_enterprise(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Enterprise>, ApiError> {
     user.require(Permission::RegistryRead)?;
     Ok(Json(visible_enterprise(&state, &user, &id).await?))
 }
@@ -115,8 +143,12 @@ fn check_target_scope(user: &CurrentUser, town_code: &str) -> Result<(), ApiErro
     match user.scope() {
         Scope::District => Ok(()),
         Scope::Town(t) if t == town_code => Ok(()),
-        Scope::Town(_) => Err(ApiError::forbidden("a town user may only create or move records within their own township")),
-        Scope::Enterprise(_) => Err(ApiError::forbidden("an enterprise user may not create registry records")),
+        Scope::Town(_) => Err(ApiError::forbidden(
+            "a town user may only create or move records within their own township",
+        )),
+        Scope::Enterprise(_) => Err(ApiError::forbidden(
+            "an enterprise user may not create registry records",
+        )),
     }
 }
 
@@ -136,8 +168,19 @@ async fn create_enterprise(
     let id = crate::db::new_id();
     let mut tx = state.db.begin().await?;
     store::insert_enterprise(&mut tx, &id, &valid).await?;
-    let after = store::get_enterprise_tx(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
-    audit::record(&mut tx, &user.actor(), "enterprise", &id, "create", None, Some(&json!(after))).await?;
+    let after = store::get_enterprise_tx(&mut tx, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "enterprise",
+        &id,
+        "create",
+        None,
+        Some(&json!(after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(after)))
 }
@@ -156,8 +199,12 @@ async fn update_enterprise(
     let before = visible_enterprise(&state, &user, &id).await?;
     if let Scope::Enterprise(_) = user.scope() {
         // An enterprise keeps its identity: the registry (town, credit code) is the regulator's.
-        if input.town_code.trim() != before.town_code || input.credit_code.trim().to_uppercase() != before.credit_code {
-            return Err(ApiError::forbidden("an enterprise user may not change its credit code or township"));
+        if input.town_code.trim() != before.town_code
+            || input.credit_code.trim().to_uppercase() != before.credit_code
+        {
+            return Err(ApiError::forbidden(
+                "an enterprise user may not change its credit code or township",
+            ));
         }
     } else {
         check_target_scope(&user, input.town_code.trim())?;
@@ -166,8 +213,19 @@ async fn update_enterprise(
     let valid = rules::enterprise(&input, &towns)?;
     let mut tx = state.db.begin().await?;
     store::update_enterprise(&mut tx, &id, &valid).await?;
-    let after = store::get_enterprise_tx(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
-    audit::record(&mut tx, &user.actor(), "enterprise", &id, "update", Some(&json!(before)), Some(&json!(after))).await?;
+    let after = store::get_enterprise_tx(&mut tx, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "enterprise",
+        &id,
+        "update",
+        Some(&json!(before)),
+        Some(&json!(after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -176,11 +234,17 @@ async fn update_enterprise(
 #[utoipa::path(delete, path = "/enterprises/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn delete_enterprise(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_enterprise(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     user.require(Permission::RegistryWrite)?;
     let before = visible_enterprise(&state, &user, &id).await?;
     if let Scope::Enterprise(_) = user.scope() {
-        return Err(ApiError::forbidden("an enterprise user may not delete registry records"));
+        return Err(ApiError::forbidden(
+            "an enterprise user may not delete registry records",
+        ));
     }
     let mut tx = state.db.begin().await?;
     if store::users_of_enterprise(&mut tx, &id).await? > 0 {
@@ -190,7 +254,16 @@ async fn delete_enterprise(State(state): State<AppState>, user: CurrentUser, Pat
         });
     }
     store::delete_enterprise(&mut tx, &id).await?;
-    audit::record(&mut tx, &user.actor(), "enterprise", &id, "delete", Some(&json!(before)), None).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "enterprise",
+        &id,
+        "delete",
+        Some(&json!(before)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -218,7 +291,11 @@ fn import_error(e: ImportError) -> Response {
             let body = InvalidRowsBody {
                 error: crate::error::ErrorDetail {
                     code: "invalid_rows".into(),
-                    message: format!("{} of {} rows are invalid; nothing was written", report.rejected.len(), report.total_rows),
+                    message: format!(
+                        "{} of {} rows are invalid; nothing was written",
+                        report.rejected.len(),
+                        report.total_rows
+                    ),
                     field: None,
                 },
                 written: 0,
@@ -227,7 +304,9 @@ fn import_error(e: ImportError) -> Response {
             };
             (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
         }
-        ImportError::MissingColumn(c) => ApiError::validation("file", format!("missing column {c}")).into_response(),
+        ImportError::MissingColumn(c) => {
+            ApiError::validation("file", format!("missing column {c}")).into_response()
+        }
         ImportError::Table(TableError::UnsupportedType) => {
             ApiError::validation("file", TableError::UnsupportedType.to_string()).into_response()
         }
@@ -237,18 +316,33 @@ fn import_error(e: ImportError) -> Response {
 }
 
 /// Reads the `file` part of a multipart upload.
-async fn upload(mut multipart: Multipart, max_bytes: usize) -> Result<(Option<String>, Bytes), ApiError> {
-    while let Some(field) = multipart.next_field().await.map_err(|e| ApiError::BadRequest(format!("bad multipart body: {e}")))? {
+async fn upload(
+    mut multipart: Multipart,
+    max_bytes: usize,
+) -> Result<(Option<String>, Bytes), ApiError> {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| ApiError::BadRequest(format!("bad multipart body: {e}")))?
+    {
         if field.name() == Some("file") {
             let name = field.file_name().map(str::to_string);
-            let bytes = field.bytes().await.map_err(|e| ApiError::BadRequest(format!("bad multipart body: {e}")))?;
+            let bytes = field
+                .bytes()
+                .await
+                .map_err(|e| ApiError::BadRequest(format!("bad multipart body: {e}")))?;
             if bytes.len() > max_bytes {
-                return Err(ApiError::PayloadTooLarge(format!("the file is larger than {max_bytes} bytes")));
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "the file is larger than {max_bytes} bytes"
+                )));
             }
             return Ok((name, bytes));
         }
     }
-    Err(ApiError::validation("file", "a multipart field named file is required"))
+    Err(ApiError::validation(
+        "file",
+        "a multipart field named file is required",
+    ))
 }
 
 /// Imports enterprises from CSV (UTF-8 or GBK) or XLSX, uploaded as multipart field `file`.
@@ -266,13 +360,26 @@ async fn import_enterprises(
 ) -> Result<Response, ApiError> {
     user.require(Permission::RegistryWrite)?;
     if let Scope::Enterprise(_) = user.scope() {
-        return Err(ApiError::forbidden("an enterprise user may not import registry records"));
+        return Err(ApiError::forbidden(
+            "an enterprise user may not import registry records",
+        ));
     }
     let (name, bytes) = upload(multipart, state.settings.import.max_bytes).await?;
-    Ok(match import::import_enterprises(&state.db, &user.actor(), &user.scope(), name.as_deref(), &bytes, params.skip_invalid).await {
-        Ok(report) => Json(report).into_response(),
-        Err(e) => import_error(e),
-    })
+    Ok(
+        match import::import_enterprises(
+            &state.db,
+            &user.actor(),
+            &user.scope(),
+            name.as_deref(),
+            &bytes,
+            params.skip_invalid,
+        )
+        .await
+        {
+            Ok(report) => Json(report).into_response(),
+            Err(e) => import_error(e),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -286,13 +393,23 @@ fn export_format(p: &ExportParams) -> Result<Format, ApiError> {
     match p.format.as_deref().unwrap_or("csv") {
         "csv" => Ok(Format::Csv),
         "xlsx" => Ok(Format::Xlsx),
-        other => Err(ApiError::validation("format", format!("unknown format {other}: use csv or xlsx"))),
+        other => Err(ApiError::validation(
+            "format",
+            format!("unknown format {other}: use csv or xlsx"),
+        )),
     }
 }
 
 fn file_response(f: import::ExportFile) -> Response {
     let disposition = format!("attachment; filename=\"{}\"", f.file_name);
-    ([(header::CONTENT_TYPE, f.content_type.to_string()), (header::CONTENT_DISPOSITION, disposition)], f.bytes).into_response()
+    (
+        [
+            (header::CONTENT_TYPE, f.content_type.to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        f.bytes,
+    )
+        .into_response()
 }
 
 impl From<ExportError> for ApiError {
@@ -316,7 +433,9 @@ async fn export_enterprises(
 ) -> Result<Response, ApiError> {
     user.require(Permission::RegistryRead)?;
     let format = export_format(&params)?;
-    Ok(file_response(import::export_enterprises(&state.db, &user.scope(), &filter, format).await?))
+    Ok(file_response(
+        import::export_enterprises(&state.db, &user.scope(), &filter, format).await?,
+    ))
 }
 
 // ---------- facilities ----------
@@ -331,11 +450,19 @@ async fn list_facilities(
     Query(paging): Query<Paging>,
 ) -> Result<Json<Page<Facility>>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    Ok(Json(store::list_facilities(&state.db, &user.scope(), &filter, Some(paging.checked()?)).await?))
+    Ok(Json(
+        store::list_facilities(&state.db, &user.scope(), &filter, Some(paging.checked()?)).await?,
+    ))
 }
 
-async fn visible_facility(state: &AppState, user: &CurrentUser, id: &str) -> Result<Facility, ApiError> {
-    let f = store::get_facility(&state.db, id).await?.ok_or(ApiError::NotFound)?;
+async fn visible_facility(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+) -> Result<Facility, ApiError> {
+    let f = store::get_facility(&state.db, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     if !user.scope().allows(&f.town_code, None) {
         return Err(ApiError::NotFound);
     }
@@ -345,7 +472,11 @@ async fn visible_facility(state: &AppState, user: &CurrentUser, id: &str) -> Res
 /// One facility.
 #[utoipa::path(get, path = "/facilities/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 200, body = Facility), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_facility(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<Json<Facility>, ApiError> {
+async fn get_facility(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<Facility>, ApiError> {
     user.require(Permission::RegistryRead)?;
     Ok(Json(visible_facility(&state, &user, &id).await?))
 }
@@ -366,8 +497,19 @@ async fn create_facility(
     let id = crate::db::new_id();
     let mut tx = state.db.begin().await?;
     store::insert_facility(&mut tx, &id, &valid).await?;
-    let after = store::get_facility_tx(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
-    audit::record(&mut tx, &user.actor(), "facility", &id, "create", None, Some(&json!(after))).await?;
+    let after = store::get_facility_tx(&mut tx, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "facility",
+        &id,
+        "create",
+        None,
+        Some(&json!(after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(after)))
 }
@@ -389,8 +531,19 @@ async fn update_facility(
     let valid = rules::facility(&input, &towns)?;
     let mut tx = state.db.begin().await?;
     store::update_facility(&mut tx, &id, &valid).await?;
-    let after = store::get_facility_tx(&mut tx, &id).await?.ok_or(ApiError::NotFound)?;
-    audit::record(&mut tx, &user.actor(), "facility", &id, "update", Some(&json!(before)), Some(&json!(after))).await?;
+    let after = store::get_facility_tx(&mut tx, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "facility",
+        &id,
+        "update",
+        Some(&json!(before)),
+        Some(&json!(after)),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Json(after))
 }
@@ -399,12 +552,25 @@ async fn update_facility(
 #[utoipa::path(delete, path = "/facilities/{id}", tag = "registry", params(("id" = String, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody)))]
-async fn delete_facility(State(state): State<AppState>, user: CurrentUser, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_facility(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     user.require(Permission::RegistryWrite)?;
     let before = visible_facility(&state, &user, &id).await?;
     let mut tx = state.db.begin().await?;
     store::delete_facility(&mut tx, &id).await?;
-    audit::record(&mut tx, &user.actor(), "facility", &id, "delete", Some(&json!(before)), None).await?;
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "facility",
+        &id,
+        "delete",
+        Some(&json!(before)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -423,13 +589,26 @@ async fn import_facilities(
 ) -> Result<Response, ApiError> {
     user.require(Permission::RegistryWrite)?;
     if let Scope::Enterprise(_) = user.scope() {
-        return Err(ApiError::forbidden("an enterprise user may not import registry records"));
+        return Err(ApiError::forbidden(
+            "an enterprise user may not import registry records",
+        ));
     }
     let (name, bytes) = upload(multipart, state.settings.import.max_bytes).await?;
-    Ok(match import::import_facilities(&state.db, &user.actor(), &user.scope(), name.as_deref(), &bytes, params.skip_invalid).await {
-        Ok(report) => Json(report).into_response(),
-        Err(e) => import_error(e),
-    })
+    Ok(
+        match import::import_facilities(
+            &state.db,
+            &user.actor(),
+            &user.scope(),
+            name.as_deref(),
+            &bytes,
+            params.skip_invalid,
+        )
+        .await
+        {
+            Ok(report) => Json(report).into_response(),
+            Err(e) => import_error(e),
+        },
+    )
 }
 
 /// Exports the facilities matching the filters as CSV or XLSX.
@@ -444,7 +623,9 @@ async fn export_facilities(
 ) -> Result<Response, ApiError> {
     user.require(Permission::RegistryRead)?;
     let format = export_format(&params)?;
-    Ok(file_response(import::export_facilities(&state.db, &user.scope(), &filter, format).await?))
+    Ok(file_response(
+        import::export_facilities(&state.db, &user.scope(), &filter, format).await?,
+    ))
 }
 
 // ---------- map layers ----------
@@ -456,7 +637,10 @@ fn feature_collection(features: Vec<serde_json::Value>) -> Json<serde_json::Valu
 /// The district outline (WGS84) as a FeatureCollection of one feature.
 #[utoipa::path(get, path = "/map/district", tag = "map",
     responses((status = 200, body = serde_json::Value, description = "GeoJSON FeatureCollection"), (status = 401, body = ErrorBody)))]
-async fn map_district(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, ApiError> {
+async fn map_district(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Permission::RegistryRead)?;
     let units = store::unit_geometries(&state.db, true).await?;
     Ok(feature_collection(
@@ -473,7 +657,10 @@ async fn map_district(State(state): State<AppState>, user: CurrentUser) -> Resul
 /// Township areas with their counts, as GeoJSON.
 #[utoipa::path(get, path = "/map/admin-units", tag = "map",
     responses((status = 200, body = serde_json::Value, description = "GeoJSON FeatureCollection"), (status = 401, body = ErrorBody)))]
-async fn map_units(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, ApiError> {
+async fn map_units(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Permission::RegistryRead)?;
     let geoms = store::unit_geometries(&state.db, false).await?;
     let units = store::list_units(&state.db, &user.scope()).await?;
@@ -512,7 +699,12 @@ async fn map_enterprises(
     Query(p): Query<MapEnterpriseParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    let filter = EnterpriseFilter { q: p.q, town: p.town, flag: p.flag, ..Default::default() };
+    let filter = EnterpriseFilter {
+        q: p.q,
+        town: p.town,
+        flag: p.flag,
+        ..Default::default()
+    };
     let points = store::enterprise_points(&state.db, &user.scope(), &filter).await?;
     Ok(feature_collection(
         points
@@ -563,7 +755,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_enterprises, create_enterprise))
         .routes(routes!(import_enterprises))
         .routes(routes!(export_enterprises))
-        .routes(routes!(get_enterprise, update_enterprise, delete_enterprise))
+        .routes(routes!(
+            get_enterprise,
+            update_enterprise,
+            delete_enterprise
+        ))
         .routes(routes!(list_facilities, create_facility))
         .routes(routes!(import_facilities))
         .routes(routes!(export_facilities))

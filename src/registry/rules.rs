@@ -17,7 +17,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> FieldError {
-        FieldError { field: field.to_string(), message: message.into() }
+        FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -42,7 +45,10 @@ fn required(field: &str, value: &str, max_chars: usize) -> Result<String, FieldE
 fn optional(field: &str, value: &str, max_chars: usize) -> Result<String, FieldError> {
     let v = value.trim();
     if v.chars().count() > max_chars {
-        return Err(FieldError::new(field, format!("must be at most {max_chars} characters")));
+        return Err(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
     }
     Ok(v.to_string())
 }
@@ -54,10 +60,16 @@ pub fn check_location(lon: Option<f64>, lat: Option<f64>) -> Result<(), FieldErr
         (None, Some(_)) => Err(FieldError::new("lon", "lon is required when lat is given")),
         (Some(lon), Some(lat)) => {
             if !lon.is_finite() || !LON_RANGE.contains(&lon) {
-                return Err(FieldError::new("lon", "longitude must be a WGS84 value within China (73–136)"));
+                return Err(FieldError::new(
+                    "lon",
+                    "longitude must be a WGS84 value within China (73–136)",
+                ));
             }
             if !lat.is_finite() || !LAT_RANGE.contains(&lat) {
-                return Err(FieldError::new("lat", "latitude must be a WGS84 value within China (3–54)"));
+                return Err(FieldError::new(
+                    "lat",
+                    "latitude must be a WGS84 value within China (3–54)",
+                ));
             }
             Ok(())
         }
@@ -70,7 +82,10 @@ fn check_town(town_code: &str, towns: &HashSet<String>) -> Result<String, FieldE
         return Err(FieldError::new("town_code", "is required"));
     }
     if !towns.contains(t) {
-        return Err(FieldError::new("town_code", format!("{t} is not a township code of the district")));
+        return Err(FieldError::new(
+            "town_code",
+            format!("{t} is not a township code of the district"),
+        ));
     }
     Ok(t.to_string())
 }
@@ -81,40 +96,68 @@ fn check_phone(field: &str, phone: &str) -> Result<String, FieldError> {
         return Ok(String::new());
     }
     let digits = p.chars().filter(char::is_ascii_digit).count();
-    let allowed = p.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' ' | '(' | ')'));
+    let allowed = p
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '-' | '+' | ' ' | '(' | ')'));
     if !allowed || !(7..=15).contains(&digits) {
-        return Err(FieldError::new(field, "must be a phone number (7–15 digits; - + ( ) and spaces allowed)"));
+        return Err(FieldError::new(
+            field,
+            "must be a phone number (7–15 digits; - + ( ) and spaces allowed)",
+        ));
     }
     Ok(p.to_string())
 }
 
 /// Validates and normalises an enterprise: trimmed text, upper-case credit code, sorted
 /// distinct flags, an industry division that belongs to its section.
-pub fn enterprise(input: &EnterpriseInput, towns: &HashSet<String>) -> Result<EnterpriseInput, FieldError> {
-    let credit_code = CreditCode::parse(&input.credit_code).map_err(|e| FieldError::new("credit_code", e.to_string()))?;
+pub fn enterprise(
+    input: &EnterpriseInput,
+    towns: &HashSet<String>,
+) -> Result<EnterpriseInput, FieldError> {
+    let credit_code = CreditCode::parse(&input.credit_code)
+        .map_err(|e| FieldError::new("credit_code", e.to_string()))?;
     let name = required("name", &input.name, 200)?;
     let town_code = check_town(&input.town_code, towns)?;
     let address = optional("address", &input.address, 300)?;
     check_location(input.lon, input.lat)?;
     let section = input.industry_section.trim().to_ascii_uppercase();
     if industry::section(&section).is_none() {
-        return Err(FieldError::new("industry_section", "must be a GB/T 4754-2017 section letter A–T"));
+        return Err(FieldError::new(
+            "industry_section",
+            "must be a GB/T 4754-2017 section letter A–T",
+        ));
     }
-    let division = match input.industry_division.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+    let division = match input
+        .industry_division
+        .as_deref()
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+    {
         None => None,
         Some(d) => {
             if industry::division(d).is_none() {
-                return Err(FieldError::new("industry_division", format!("{d} is not a GB/T 4754-2017 division (01–97)")));
+                return Err(FieldError::new(
+                    "industry_division",
+                    format!("{d} is not a GB/T 4754-2017 division (01–97)"),
+                ));
             }
-            if industry::industry_name(&section, Some(d)).is_none() || !industry::division_belongs_to(&section, d) {
-                return Err(FieldError::new("industry_division", format!("division {d} does not belong to section {section}")));
+            if industry::industry_name(&section, Some(d)).is_none()
+                || !industry::division_belongs_to(&section, d)
+            {
+                return Err(FieldError::new(
+                    "industry_division",
+                    format!("division {d} does not belong to section {section}"),
+                ));
             }
             Some(d.to_string())
         }
     };
     if let Some(n) = input.staff_count {
         if !(0..=1_000_000).contains(&n) {
-            return Err(FieldError::new("staff_count", "must be between 0 and 1,000,000"));
+            return Err(FieldError::new(
+                "staff_count",
+                "must be between 0 and 1,000,000",
+            ));
         }
     }
     let mut flags: Vec<HazardFlag> = input.flags.clone();
@@ -138,7 +181,10 @@ pub fn enterprise(input: &EnterpriseInput, towns: &HashSet<String>) -> Result<En
     })
 }
 
-pub fn facility(input: &FacilityInput, towns: &HashSet<String>) -> Result<FacilityInput, FieldError> {
+pub fn facility(
+    input: &FacilityInput,
+    towns: &HashSet<String>,
+) -> Result<FacilityInput, FieldError> {
     check_location(input.lon, input.lat)?;
     if let Some(n) = input.people {
         if !(0..=1_000_000).contains(&n) {
@@ -211,13 +257,19 @@ mod tests {
             legal_rep: "张伟".into(),
             safety_manager: "李强".into(),
             safety_phone: "13812345678".into(),
-            flags: vec![HazardFlag::HazchemStorage, HazardFlag::HazchemProduction, HazardFlag::HazchemStorage],
+            flags: vec![
+                HazardFlag::HazchemStorage,
+                HazardFlag::HazchemProduction,
+                HazardFlag::HazchemStorage,
+            ],
         }
     }
 
     fn with_valid_code(mut e: EnterpriseInput) -> EnterpriseInput {
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
-        e.credit_code = crate::registry::credit_code::generate(&mut rng, "120114").as_str().to_string();
+        e.credit_code = crate::registry::credit_code::generate(&mut rng, "120114")
+            .as_str()
+            .to_string();
         e
     }
 
@@ -226,22 +278,37 @@ mod tests {
         let e = enterprise(&with_valid_code(valid()), &towns()).expect("valid");
         assert_eq!(e.name, "天津市武清区某化工有限公司");
         assert_eq!(e.industry_section, "C");
-        assert_eq!(e.flags, vec![HazardFlag::HazchemProduction, HazardFlag::HazchemStorage]);
+        assert_eq!(
+            e.flags,
+            vec![HazardFlag::HazchemProduction, HazardFlag::HazchemStorage]
+        );
     }
 
     #[test]
     fn each_bad_field_is_named() {
         let base = with_valid_code(valid());
         let cases: Vec<(&str, Box<dyn Fn(&mut EnterpriseInput)>)> = vec![
-            ("credit_code", Box::new(|e| e.credit_code = "911201140000000000".into())),
+            (
+                "credit_code",
+                Box::new(|e| e.credit_code = "911201140000000000".into()),
+            ),
             ("name", Box::new(|e| e.name = "  ".into())),
             ("town_code", Box::new(|e| e.town_code = "120114999".into())),
             ("lat", Box::new(|e| e.lat = None)),
             ("lon", Box::new(|e| e.lon = Some(200.0))),
-            ("industry_section", Box::new(|e| e.industry_section = "Z".into())),
-            ("industry_division", Box::new(|e| e.industry_division = Some("59".into()))),
+            (
+                "industry_section",
+                Box::new(|e| e.industry_section = "Z".into()),
+            ),
+            (
+                "industry_division",
+                Box::new(|e| e.industry_division = Some("59".into())),
+            ),
             ("staff_count", Box::new(|e| e.staff_count = Some(-1))),
-            ("safety_phone", Box::new(|e| e.safety_phone = "call me".into())),
+            (
+                "safety_phone",
+                Box::new(|e| e.safety_phone = "call me".into()),
+            ),
         ];
         for (field, mutate) in cases {
             let mut e = base.clone();

@@ -6,7 +6,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::industry;
-use super::model::{AdminUnitSeed, EnterpriseInput, FacilityInput, FacilityKind, HazardFlag, Scale, UnitKind};
+use super::model::{
+    AdminUnitSeed, EnterpriseInput, FacilityInput, FacilityKind, HazardFlag, Scale, UnitKind,
+};
 use super::rules::{flags_from_db, flags_to_db};
 use crate::auth::Scope;
 use crate::db::{Db, DbError, Sql, Tx};
@@ -73,7 +75,11 @@ impl UnitRow {
 const UNIT_COLUMNS: &str = "code, name, kind, parent_code, population, population_approximate, geometry_approximate, \
      seat_lon, seat_lat, seat_approximate, area_km2";
 
-pub async fn upsert_unit(tx: &mut Tx, u: &AdminUnitSeed, area_km2: Option<f64>) -> Result<(), DbError> {
+pub async fn upsert_unit(
+    tx: &mut Tx,
+    u: &AdminUnitSeed,
+    area_km2: Option<f64>,
+) -> Result<(), DbError> {
     tx.execute(
         &Sql::new(
             "INSERT INTO admin_units (code, name, kind, parent_code, population, population_approximate, geometry, \
@@ -105,7 +111,13 @@ pub async fn upsert_unit(tx: &mut Tx, u: &AdminUnitSeed, area_km2: Option<f64>) 
 }
 
 /// Replaces a unit's boundary with a surveyed one.
-pub async fn set_unit_geometry(tx: &mut Tx, code: &str, geometry: &serde_json::Value, area_km2: f64, source: &str) -> Result<u64, DbError> {
+pub async fn set_unit_geometry(
+    tx: &mut Tx,
+    code: &str,
+    geometry: &serde_json::Value,
+    area_km2: f64,
+    source: &str,
+) -> Result<u64, DbError> {
     tx.execute(
         &Sql::new(
             "UPDATE admin_units SET geometry = $1, geometry_approximate = $2, area_km2 = $3, source = $4, updated_at = $5 WHERE code = $6",
@@ -121,18 +133,26 @@ pub async fn set_unit_geometry(tx: &mut Tx, code: &str, geometry: &serde_json::V
 }
 
 pub async fn count_units(db: &Db) -> Result<i64, DbError> {
-    db.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM admin_units")).await
+    db.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM admin_units"))
+        .await
 }
 
 /// Codes of the township-level units (what `town_code` fields may hold).
 pub async fn town_codes(db: &Db) -> Result<HashSet<String>, DbError> {
-    let rows: Vec<(String,)> = db.fetch_all(&Sql::new("SELECT code FROM admin_units WHERE kind <> 'district'")).await?;
+    let rows: Vec<(String,)> = db
+        .fetch_all(&Sql::new(
+            "SELECT code FROM admin_units WHERE kind <> 'district'",
+        ))
+        .await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
 /// Name → code of the township-level units, for imports that name the town.
 pub async fn town_names(db: &Db) -> Result<Vec<(String, String)>, DbError> {
-    db.fetch_all(&Sql::new("SELECT name, code FROM admin_units WHERE kind <> 'district' ORDER BY code")).await
+    db.fetch_all(&Sql::new(
+        "SELECT name, code FROM admin_units WHERE kind <> 'district' ORDER BY code",
+    ))
+    .await
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -146,7 +166,9 @@ struct CountRow {
 /// facilities visible in `scope`.
 pub async fn list_units(db: &Db, scope: &Scope) -> Result<Vec<AdminUnit>, DbError> {
     let rows: Vec<UnitRow> = db
-        .fetch_all(&Sql::new(format!("SELECT {UNIT_COLUMNS} FROM admin_units WHERE kind <> 'district' ORDER BY code")))
+        .fetch_all(&Sql::new(format!(
+            "SELECT {UNIT_COLUMNS} FROM admin_units WHERE kind <> 'district' ORDER BY code"
+        )))
         .await?;
     let mut ent = Sql::new(
         "SELECT town_code, COUNT(*) AS n, CAST(SUM(CASE WHEN flags LIKE '%,hazchem_%' THEN 1 ELSE 0 END) AS BIGINT) AS hazchem \
@@ -155,7 +177,9 @@ pub async fn list_units(db: &Db, scope: &Scope) -> Result<Vec<AdminUnit>, DbErro
     scope.filter(&mut ent, "town_code", Some("id"));
     ent.push(" GROUP BY town_code");
     let ent_counts: Vec<CountRow> = db.fetch_all(&ent).await?;
-    let mut fac = Sql::new("SELECT town_code, COUNT(*) AS n, CAST(0 AS BIGINT) AS hazchem FROM facilities WHERE 1 = 1");
+    let mut fac = Sql::new(
+        "SELECT town_code, COUNT(*) AS n, CAST(0 AS BIGINT) AS hazchem FROM facilities WHERE 1 = 1",
+    );
     scope.filter(&mut fac, "town_code", None);
     fac.push(" GROUP BY town_code");
     let fac_counts: Vec<CountRow> = db.fetch_all(&fac).await?;
@@ -176,8 +200,14 @@ pub async fn list_units(db: &Db, scope: &Scope) -> Result<Vec<AdminUnit>, DbErro
 }
 
 pub async fn get_unit(db: &Db, code: &str) -> Result<Option<AdminUnit>, DbError> {
-    let row: Option<UnitRow> =
-        db.fetch_optional(&Sql::new(format!("SELECT {UNIT_COLUMNS} FROM admin_units WHERE code = $1")).bind(code)).await?;
+    let row: Option<UnitRow> = db
+        .fetch_optional(
+            &Sql::new(format!(
+                "SELECT {UNIT_COLUMNS} FROM admin_units WHERE code = $1"
+            ))
+            .bind(code),
+        )
+        .await?;
     Ok(row.map(UnitRow::into_unit))
 }
 
@@ -194,7 +224,11 @@ pub struct UnitGeometry {
 
 /// Units with their stored GeoJSON geometry; `district` picks the district or the townships.
 pub async fn unit_geometries(db: &Db, district: bool) -> Result<Vec<UnitGeometry>, DbError> {
-    let cond = if district { "kind = 'district'" } else { "kind <> 'district'" };
+    let cond = if district {
+        "kind = 'district'"
+    } else {
+        "kind <> 'district'"
+    };
     db.fetch_all(&Sql::new(format!(
         "SELECT code, name, kind, population, population_approximate, geometry_approximate, geometry FROM admin_units WHERE {cond} ORDER BY code"
     )))
@@ -253,8 +287,11 @@ struct EnterpriseRow {
 impl EnterpriseRow {
     fn into_enterprise(self) -> Enterprise {
         Enterprise {
-            industry_name: industry::industry_name(&self.industry_section, self.industry_division.as_deref())
-                .unwrap_or_default(),
+            industry_name: industry::industry_name(
+                &self.industry_section,
+                self.industry_division.as_deref(),
+            )
+            .unwrap_or_default(),
             id: self.id,
             credit_code: self.credit_code,
             name: self.name,
@@ -319,12 +356,21 @@ pub struct EnterpriseFilter {
 }
 
 fn like_pattern(q: &str) -> String {
-    let escaped = q.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = q
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     format!("%{escaped}%")
 }
 
 /// The WHERE clause (after `WHERE 1 = 1`) of an enterprise query.
-fn enterprise_where(sql: &mut Sql, scope: &Scope, f: &EnterpriseFilter) -> Result<(), super::rules::FieldError> {
+fn enterprise_where(
+    sql: &mut Sql,
+    scope: &Scope,
+    f: &EnterpriseFilter,
+) -> Result<(), super::rules::FieldError> {
     use super::rules::FieldError;
     scope.filter(sql, "e.town_code", Some("e.id"));
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
@@ -338,7 +384,12 @@ fn enterprise_where(sql: &mut Sql, scope: &Scope, f: &EnterpriseFilter) -> Resul
         let p = sql.arg(t);
         sql.push(&format!(" AND e.town_code = {p}"));
     }
-    if let Some(i) = f.industry.as_deref().map(str::trim).filter(|i| !i.is_empty()) {
+    if let Some(i) = f
+        .industry
+        .as_deref()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+    {
         if i.len() == 1 && i.chars().all(|c| c.is_ascii_alphabetic()) {
             let p = sql.arg(i.to_ascii_uppercase());
             sql.push(&format!(" AND e.industry_section = {p}"));
@@ -346,20 +397,25 @@ fn enterprise_where(sql: &mut Sql, scope: &Scope, f: &EnterpriseFilter) -> Resul
             let p = sql.arg(i);
             sql.push(&format!(" AND e.industry_division = {p}"));
         } else {
-            return Err(FieldError::new("industry", "expected a section letter (C) or a two-digit division (26)"));
+            return Err(FieldError::new(
+                "industry",
+                "expected a section letter (C) or a two-digit division (26)",
+            ));
         }
     }
     if let Some(flag) = f.flag.as_deref().filter(|x| !x.is_empty()) {
         if flag == "hazchem" {
             sql.push(" AND e.flags LIKE '%,hazchem_%'");
         } else {
-            let fl = HazardFlag::parse(flag).ok_or_else(|| FieldError::new("flag", format!("unknown hazard flag {flag}")))?;
+            let fl = HazardFlag::parse(flag)
+                .ok_or_else(|| FieldError::new("flag", format!("unknown hazard flag {flag}")))?;
             let p = sql.arg(format!("%,{},%", fl.key()));
             sql.push(&format!(" AND e.flags LIKE {p}"));
         }
     }
     if let Some(s) = f.scale.as_deref().filter(|x| !x.is_empty()) {
-        let sc = Scale::parse(s).ok_or_else(|| FieldError::new("scale", "expected above or below"))?;
+        let sc =
+            Scale::parse(s).ok_or_else(|| FieldError::new("scale", "expected above or below"))?;
         let p = sql.arg(sc.as_str());
         sql.push(&format!(" AND e.scale = {p}"));
     }
@@ -394,31 +450,46 @@ pub async fn list_enterprises(
     let mut count = sql.clone();
     count.text = format!("SELECT COUNT(*) FROM enterprises e{}", sql.text);
     let total: i64 = db.fetch_scalar(&count).await?;
-    sql.text = format!("{ENTERPRISE_SELECT}{} ORDER BY e.town_code, e.name, e.id", sql.text);
+    sql.text = format!(
+        "{ENTERPRISE_SELECT}{} ORDER BY e.town_code, e.name, e.id",
+        sql.text
+    );
     if let Some(p) = paging {
         let l = sql.arg(p.limit);
         let o = sql.arg(p.offset);
         sql.push(&format!(" LIMIT {l} OFFSET {o}"));
     }
     let rows: Vec<EnterpriseRow> = db.fetch_all(&sql).await?;
-    Ok(Page { items: rows.into_iter().map(EnterpriseRow::into_enterprise).collect(), total })
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(EnterpriseRow::into_enterprise)
+            .collect(),
+        total,
+    })
 }
 
 pub async fn get_enterprise(db: &Db, id: &str) -> Result<Option<Enterprise>, DbError> {
-    let row: Option<EnterpriseRow> =
-        db.fetch_optional(&Sql::new(format!("{ENTERPRISE_SELECT} WHERE e.id = $1")).bind(id)).await?;
+    let row: Option<EnterpriseRow> = db
+        .fetch_optional(&Sql::new(format!("{ENTERPRISE_SELECT} WHERE e.id = $1")).bind(id))
+        .await?;
     Ok(row.map(EnterpriseRow::into_enterprise))
 }
 
 pub async fn get_enterprise_tx(tx: &mut Tx, id: &str) -> Result<Option<Enterprise>, DbError> {
-    let row: Option<EnterpriseRow> =
-        tx.fetch_optional(&Sql::new(format!("{ENTERPRISE_SELECT} WHERE e.id = $1")).bind(id)).await?;
+    let row: Option<EnterpriseRow> = tx
+        .fetch_optional(&Sql::new(format!("{ENTERPRISE_SELECT} WHERE e.id = $1")).bind(id))
+        .await?;
     Ok(row.map(EnterpriseRow::into_enterprise))
 }
 
-pub async fn enterprise_id_by_credit_code(tx: &mut Tx, code: &str) -> Result<Option<String>, DbError> {
-    let row: Option<(String,)> =
-        tx.fetch_optional(&Sql::new("SELECT id FROM enterprises WHERE credit_code = $1").bind(code)).await?;
+pub async fn enterprise_id_by_credit_code(
+    tx: &mut Tx,
+    code: &str,
+) -> Result<Option<String>, DbError> {
+    let row: Option<(String,)> = tx
+        .fetch_optional(&Sql::new("SELECT id FROM enterprises WHERE credit_code = $1").bind(code))
+        .await?;
     Ok(row.map(|r| r.0))
 }
 
@@ -481,15 +552,18 @@ pub async fn update_enterprise(tx: &mut Tx, id: &str, e: &EnterpriseInput) -> Re
 }
 
 pub async fn delete_enterprise(tx: &mut Tx, id: &str) -> Result<u64, DbError> {
-    tx.execute(&Sql::new("DELETE FROM enterprises WHERE id = $1").bind(id)).await
+    tx.execute(&Sql::new("DELETE FROM enterprises WHERE id = $1").bind(id))
+        .await
 }
 
 pub async fn users_of_enterprise(tx: &mut Tx, id: &str) -> Result<i64, DbError> {
-    tx.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM users WHERE enterprise_id = $1").bind(id)).await
+    tx.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM users WHERE enterprise_id = $1").bind(id))
+        .await
 }
 
 pub async fn count_enterprises(db: &Db) -> Result<i64, DbError> {
-    db.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM enterprises")).await
+    db.fetch_scalar(&Sql::new("SELECT COUNT(*) FROM enterprises"))
+        .await
 }
 
 /// A point of the enterprise map layer.
@@ -507,7 +581,11 @@ pub struct EnterprisePoint {
     pub lat: f64,
 }
 
-pub async fn enterprise_points(db: &Db, scope: &Scope, f: &EnterpriseFilter) -> Result<Vec<EnterprisePoint>, StoreError> {
+pub async fn enterprise_points(
+    db: &Db,
+    scope: &Scope,
+    f: &EnterpriseFilter,
+) -> Result<Vec<EnterprisePoint>, StoreError> {
     let mut sql = Sql::new(" WHERE e.lon IS NOT NULL AND e.lat IS NOT NULL");
     enterprise_where(&mut sql, scope, f)?;
     sql.text = format!(
@@ -597,55 +675,85 @@ pub struct FacilityFilter {
     pub kind: Option<String>,
 }
 
-fn facility_where(sql: &mut Sql, scope: &Scope, f: &FacilityFilter) -> Result<(), super::rules::FieldError> {
+fn facility_where(
+    sql: &mut Sql,
+    scope: &Scope,
+    f: &FacilityFilter,
+) -> Result<(), super::rules::FieldError> {
     scope.filter(sql, "f.town_code", None);
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let p = sql.arg(like_pattern(q));
-        sql.push(&format!(" AND (LOWER(f.name) LIKE {p} ESCAPE '\\' OR LOWER(f.address) LIKE {p} ESCAPE '\\')"));
+        sql.push(&format!(
+            " AND (LOWER(f.name) LIKE {p} ESCAPE '\\' OR LOWER(f.address) LIKE {p} ESCAPE '\\')"
+        ));
     }
     if let Some(t) = f.town.as_deref().filter(|t| !t.is_empty()) {
         let p = sql.arg(t);
         sql.push(&format!(" AND f.town_code = {p}"));
     }
     if let Some(k) = f.kind.as_deref().filter(|k| !k.is_empty()) {
-        let kind = FacilityKind::parse(k)
-            .ok_or_else(|| super::rules::FieldError::new("kind", format!("unknown facility kind {k}")))?;
+        let kind = FacilityKind::parse(k).ok_or_else(|| {
+            super::rules::FieldError::new("kind", format!("unknown facility kind {k}"))
+        })?;
         let p = sql.arg(kind.key());
         sql.push(&format!(" AND f.kind = {p}"));
     }
     Ok(())
 }
 
-pub async fn list_facilities(db: &Db, scope: &Scope, f: &FacilityFilter, paging: Option<Paging>) -> Result<Page<Facility>, StoreError> {
+pub async fn list_facilities(
+    db: &Db,
+    scope: &Scope,
+    f: &FacilityFilter,
+    paging: Option<Paging>,
+) -> Result<Page<Facility>, StoreError> {
     let mut sql = Sql::new(" WHERE 1 = 1");
     facility_where(&mut sql, scope, f)?;
     let mut count = sql.clone();
     count.text = format!("SELECT COUNT(*) FROM facilities f{}", sql.text);
     let total: i64 = db.fetch_scalar(&count).await?;
-    sql.text = format!("{FACILITY_SELECT}{} ORDER BY f.town_code, f.kind, f.name, f.id", sql.text);
+    sql.text = format!(
+        "{FACILITY_SELECT}{} ORDER BY f.town_code, f.kind, f.name, f.id",
+        sql.text
+    );
     if let Some(p) = paging {
         let l = sql.arg(p.limit);
         let o = sql.arg(p.offset);
         sql.push(&format!(" LIMIT {l} OFFSET {o}"));
     }
     let rows: Vec<FacilityRow> = db.fetch_all(&sql).await?;
-    Ok(Page { items: rows.into_iter().map(FacilityRow::into_facility).collect(), total })
+    Ok(Page {
+        items: rows.into_iter().map(FacilityRow::into_facility).collect(),
+        total,
+    })
 }
 
 pub async fn get_facility(db: &Db, id: &str) -> Result<Option<Facility>, DbError> {
-    let row: Option<FacilityRow> = db.fetch_optional(&Sql::new(format!("{FACILITY_SELECT} WHERE f.id = $1")).bind(id)).await?;
+    let row: Option<FacilityRow> = db
+        .fetch_optional(&Sql::new(format!("{FACILITY_SELECT} WHERE f.id = $1")).bind(id))
+        .await?;
     Ok(row.map(FacilityRow::into_facility))
 }
 
 pub async fn get_facility_tx(tx: &mut Tx, id: &str) -> Result<Option<Facility>, DbError> {
-    let row: Option<FacilityRow> = tx.fetch_optional(&Sql::new(format!("{FACILITY_SELECT} WHERE f.id = $1")).bind(id)).await?;
+    let row: Option<FacilityRow> = tx
+        .fetch_optional(&Sql::new(format!("{FACILITY_SELECT} WHERE f.id = $1")).bind(id))
+        .await?;
     Ok(row.map(FacilityRow::into_facility))
 }
 
 /// Facilities have no natural key; an import matches an existing one by town and name.
-pub async fn facility_id_by_name(tx: &mut Tx, town_code: &str, name: &str) -> Result<Option<String>, DbError> {
+pub async fn facility_id_by_name(
+    tx: &mut Tx,
+    town_code: &str,
+    name: &str,
+) -> Result<Option<String>, DbError> {
     let row: Option<(String,)> = tx
-        .fetch_optional(&Sql::new("SELECT id FROM facilities WHERE town_code = $1 AND name = $2").bind(town_code).bind(name))
+        .fetch_optional(
+            &Sql::new("SELECT id FROM facilities WHERE town_code = $1 AND name = $2")
+                .bind(town_code)
+                .bind(name),
+        )
         .await?;
     Ok(row.map(|r| r.0))
 }
@@ -691,7 +799,8 @@ pub async fn update_facility(tx: &mut Tx, id: &str, f: &FacilityInput) -> Result
 }
 
 pub async fn delete_facility(tx: &mut Tx, id: &str) -> Result<u64, DbError> {
-    tx.execute(&Sql::new("DELETE FROM facilities WHERE id = $1").bind(id)).await
+    tx.execute(&Sql::new("DELETE FROM facilities WHERE id = $1").bind(id))
+        .await
 }
 
 #[derive(Debug, sqlx::FromRow)]
@@ -706,7 +815,11 @@ pub struct FacilityPoint {
     pub lat: f64,
 }
 
-pub async fn facility_points(db: &Db, scope: &Scope, f: &FacilityFilter) -> Result<Vec<FacilityPoint>, StoreError> {
+pub async fn facility_points(
+    db: &Db,
+    scope: &Scope,
+    f: &FacilityFilter,
+) -> Result<Vec<FacilityPoint>, StoreError> {
     let mut sql = Sql::new(" WHERE f.lon IS NOT NULL AND f.lat IS NOT NULL");
     facility_where(&mut sql, scope, f)?;
     sql.text = format!(

@@ -38,7 +38,9 @@ pub enum Format {
 impl Format {
     /// From a file name's extension, or failing that from the bytes (XLSX is a ZIP file).
     pub fn detect(file_name: Option<&str>, bytes: &[u8]) -> Result<Format, TableError> {
-        let ext = file_name.and_then(|n| n.rsplit_once('.')).map(|(_, e)| e.to_ascii_lowercase());
+        let ext = file_name
+            .and_then(|n| n.rsplit_once('.'))
+            .map(|(_, e)| e.to_ascii_lowercase());
         match ext.as_deref() {
             Some("csv") | Some("txt") => Ok(Format::Csv),
             Some("xlsx") => Ok(Format::Xlsx),
@@ -72,7 +74,10 @@ pub fn decode_text(bytes: &[u8]) -> Result<String, TableError> {
 
 fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
     let text = decode_text(bytes)?;
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut headers: Option<Vec<String>> = None;
     let mut rows = Vec::new();
     for record in reader.records() {
@@ -90,7 +95,10 @@ fn read_csv(bytes: &[u8]) -> Result<Table, TableError> {
             Some(_) => rows.push((line, cells)),
         }
     }
-    Ok(Table { headers: headers.ok_or(TableError::Empty)?, rows })
+    Ok(Table {
+        headers: headers.ok_or(TableError::Empty)?,
+        rows,
+    })
 }
 
 fn cell_text(d: &Data) -> String {
@@ -107,7 +115,8 @@ fn cell_text(d: &Data) -> String {
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e: calamine::XlsxError| TableError::Xlsx(e.to_string()))?;
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| TableError::Xlsx(e.to_string()))?;
     let range = wb
         .worksheet_range_at(0)
         .ok_or(TableError::Empty)?
@@ -126,7 +135,10 @@ fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
             Some(_) => rows.push((line, cells)),
         }
     }
-    Ok(Table { headers: headers.ok_or(TableError::Empty)?, rows })
+    Ok(Table {
+        headers: headers.ok_or(TableError::Empty)?,
+        rows,
+    })
 }
 
 /// CSV with a UTF-8 BOM, so that Excel opens Chinese text correctly.
@@ -143,7 +155,11 @@ pub fn write_csv(headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, csv:
     Ok(out)
 }
 
-pub fn write_xlsx(sheet_name: &str, headers: &[&str], rows: &[Vec<String>]) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
+pub fn write_xlsx(
+    sheet_name: &str,
+    headers: &[&str],
+    rows: &[Vec<String>],
+) -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{Format as XFormat, Workbook};
     let mut wb = Workbook::new();
     let bold = XFormat::new().set_bold();
@@ -177,12 +193,18 @@ mod tests {
         let b = read(Format::Csv, &gbk).expect("gbk");
         assert_eq!(a, b);
         assert_eq!(a.headers, vec!["名称", "镇街"]);
-        assert_eq!(a.rows, vec![(2, vec!["甲化工".to_string(), "杨村街道".to_string()])]);
+        assert_eq!(
+            a.rows,
+            vec![(2, vec!["甲化工".to_string(), "杨村街道".to_string()])]
+        );
     }
 
     #[test]
     fn binary_garbage_is_not_taken_for_text() {
-        assert_eq!(decode_text(&[0xff, 0xfe, 0x00, 0x81, 0xff]), Err(TableError::Encoding));
+        assert_eq!(
+            decode_text(&[0xff, 0xfe, 0x00, 0x81, 0xff]),
+            Err(TableError::Encoding)
+        );
     }
 
     #[test]
@@ -193,7 +215,10 @@ mod tests {
 
     #[test]
     fn an_xlsx_export_reads_back_as_the_same_table() {
-        let rows = vec![vec!["91120114MA05JXXA4B".to_string(), "120114001".to_string()]];
+        let rows = vec![vec![
+            "91120114MA05JXXA4B".to_string(),
+            "120114001".to_string(),
+        ]];
         let bytes = write_xlsx("企业", &["统一社会信用代码", "镇街代码"], &rows).expect("xlsx");
         assert_eq!(Format::detect(None, &bytes).expect("detect"), Format::Xlsx);
         let t = read(Format::Xlsx, &bytes).expect("read");
@@ -205,6 +230,9 @@ mod tests {
     fn a_csv_export_starts_with_a_bom_and_reads_back() {
         let bytes = write_csv(&["名称"], &[vec!["甲".into()]]).expect("csv");
         assert!(bytes.starts_with(b"\xEF\xBB\xBF"));
-        assert_eq!(read(Format::Csv, &bytes).expect("read").rows[0].1, vec!["甲"]);
+        assert_eq!(
+            read(Format::Csv, &bytes).expect("read").rows[0].1,
+            vec!["甲"]
+        );
     }
 }

@@ -33,17 +33,36 @@ impl TestDb {
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let db = Db::connect(&url).await.expect("sqlite connects");
-        TestDb { name: "sqlite", url, db, _dir: Some(dir), schema: None }
+        TestDb {
+            name: "sqlite",
+            url,
+            db,
+            _dir: Some(dir),
+            schema: None,
+        }
     }
 
     pub async fn postgres(base: &str) -> TestDb {
         let schema = format!("t_{}", yingji::db::new_id());
-        let admin = Db::connect_without_migrating(base, None).await.expect("postgres connects");
-        admin.execute(&yingji::db::Sql::new(format!("CREATE SCHEMA {schema}"))).await.expect("create schema");
+        let admin = Db::connect_without_migrating(base, None)
+            .await
+            .expect("postgres connects");
+        admin
+            .execute(&yingji::db::Sql::new(format!("CREATE SCHEMA {schema}")))
+            .await
+            .expect("create schema");
         admin.close().await;
-        let db = Db::connect_without_migrating(base, Some(&schema)).await.expect("postgres connects");
+        let db = Db::connect_without_migrating(base, Some(&schema))
+            .await
+            .expect("postgres connects");
         db.migrate().await.expect("migrations run");
-        TestDb { name: "postgres", url: base.to_string(), db, _dir: None, schema: Some(schema) }
+        TestDb {
+            name: "postgres",
+            url: base.to_string(),
+            db,
+            _dir: None,
+            schema: Some(schema),
+        }
     }
 
     /// Drops the PostgreSQL schema; SQLite files go with their temporary directory.
@@ -51,7 +70,11 @@ impl TestDb {
         self.db.close().await;
         if let Some(schema) = self.schema {
             if let Ok(admin) = Db::connect_without_migrating(&self.url, None).await {
-                let _ = admin.execute(&yingji::db::Sql::new(format!("DROP SCHEMA {schema} CASCADE"))).await;
+                let _ = admin
+                    .execute(&yingji::db::Sql::new(format!(
+                        "DROP SCHEMA {schema} CASCADE"
+                    )))
+                    .await;
                 admin.close().await;
             }
         }
@@ -87,7 +110,9 @@ pub async fn seed_units(db: &Db) {
     let units = yingji::demo::generator::demo_admin_units().expect("demo units");
     let mut tx = db.begin().await.expect("begin");
     for u in &units {
-        store::upsert_unit(&mut tx, u, Some(1.0)).await.expect("unit");
+        store::upsert_unit(&mut tx, u, Some(1.0))
+            .await
+            .expect("unit");
     }
     tx.commit().await.expect("commit");
 }
@@ -95,7 +120,9 @@ pub async fn seed_units(db: &Db) {
 pub fn credit_code(n: u64) -> String {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(n);
-    yingji::registry::credit_code::generate(&mut rng, "120114").as_str().to_string()
+    yingji::registry::credit_code::generate(&mut rng, "120114")
+        .as_str()
+        .to_string()
 }
 
 pub fn enterprise_input(n: u64, town: &str, name: &str) -> EnterpriseInput {
@@ -132,7 +159,9 @@ pub fn facility_input(town: &str, name: &str) -> FacilityInput {
 pub async fn insert_enterprise(db: &Db, e: &EnterpriseInput) -> String {
     let id = yingji::db::new_id();
     let mut tx = db.begin().await.expect("begin");
-    store::insert_enterprise(&mut tx, &id, e).await.expect("insert enterprise");
+    store::insert_enterprise(&mut tx, &id, e)
+        .await
+        .expect("insert enterprise");
     tx.commit().await.expect("commit");
     id
 }
@@ -156,7 +185,9 @@ pub async fn seed_fixture(db: &Db) -> Fixture {
     for (town, name) in [(TOWN_A, "甲镇中心小学"), (TOWN_B, "乙镇中心小学")] {
         let id = yingji::db::new_id();
         let mut tx = db.begin().await.expect("begin");
-        store::insert_facility(&mut tx, &id, &facility_input(town, name)).await.expect("facility");
+        store::insert_facility(&mut tx, &id, &facility_input(town, name))
+            .await
+            .expect("facility");
         tx.commit().await.expect("commit");
         ids.push(id);
     }
@@ -169,9 +200,17 @@ pub async fn seed_fixture(db: &Db) -> Fixture {
             town_code: (role == Role::Town).then(|| TOWN_A.to_string()),
             enterprise_id: (role == Role::Enterprise).then(|| a1.clone()),
         };
-        yingji::auth::routes::create_user(db, &Actor::system("test"), req).await.expect("user");
+        yingji::auth::routes::create_user(db, &Actor::system("test"), req)
+            .await
+            .expect("user");
     }
-    Fixture { a1, a2, b1, fac_a: ids[0].clone(), fac_b: ids[1].clone() }
+    Fixture {
+        a1,
+        a2,
+        b1,
+        fac_a: ids[0].clone(),
+        fac_b: ids[1].clone(),
+    }
 }
 
 pub struct TestApp {
@@ -191,13 +230,19 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: &Db, settings: Settings) -> TestApp {
-        let app = Application::build_with_db(settings, db.clone()).await.expect("app builds");
+        let app = Application::build_with_db(settings, db.clone())
+            .await
+            .expect("app builds");
         let addr = app.local_addr().expect("addr");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        TestApp { addr, client: reqwest::Client::builder().build().expect("client"), shutdown: Some(tx) }
+        TestApp {
+            addr,
+            client: reqwest::Client::builder().build().expect("client"),
+            shutdown: Some(tx),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -221,7 +266,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, token: &str, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
     }
 
     pub async fn get_json(&self, token: &str, path: &str) -> (u16, Value) {
@@ -230,16 +280,42 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn send_json(&self, method: reqwest::Method, token: &str, path: &str, body: &Value) -> (u16, Value) {
-        let r = self.client.request(method, self.url(path)).bearer_auth(token).json(body).send().await.expect("request");
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: &Value,
+    ) -> (u16, Value) {
+        let r = self
+            .client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
-    pub async fn upload(&self, token: &str, path: &str, file_name: &str, bytes: Vec<u8>) -> (u16, Value) {
+    pub async fn upload(
+        &self,
+        token: &str,
+        path: &str,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, Value) {
         let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_string());
         let form = reqwest::multipart::Form::new().part("file", part);
-        let r = self.client.post(self.url(path)).bearer_auth(token).multipart(form).send().await.expect("request");
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .expect("request");
         let status = r.status().as_u16();
         (status, r.json().await.unwrap_or(Value::Null))
     }
