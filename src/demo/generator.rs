@@ -430,7 +430,7 @@ const CORRIDOR_TOWNS: [&str; 8] = [
     "120114005",
 ];
 
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 enum Category {
     Hazchem,
     Warehousing,
@@ -446,7 +446,7 @@ fn town_weight(town: &Town<'_>, category: Category) -> f64 {
     let industrial = INDUSTRIAL_TOWNS.contains(&code);
     let corridor = CORRIDOR_TOWNS.contains(&code);
     match (category, town.kind()) {
-        (Category::General, UnitKind::Park) => 6.0,
+        (Category::General, UnitKind::Park) => 4.0,
         (Category::General, UnitKind::Street) if code == "120114001" => 3.0,
         (Category::General, UnitKind::Street) => 1.5,
         (Category::General, _) if industrial => 1.6,
@@ -843,6 +843,14 @@ const ROADS: &[&str] = &[
     "北运河路",
 ];
 
+/// Prefixes of mainland mobile numbers in common use (China Mobile, Unicom, Telecom).
+const MOBILE_PREFIXES: &[&str] = &[
+    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "147", "150", "151",
+    "152", "153", "155", "156", "157", "158", "159", "166", "173", "175", "176", "177", "178",
+    "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "191", "193", "195",
+    "198", "199",
+];
+
 const CN_DIGITS: [&str; 10] = ["零", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
 
 fn pick<'a>(rng: &mut ChaCha8Rng, list: &[&'a str]) -> &'a str {
@@ -860,9 +868,9 @@ fn person_name(rng: &mut ChaCha8Rng) -> String {
 
 fn mobile(rng: &mut ChaCha8Rng) -> String {
     format!(
-        "1{}{:09}",
-        rng.gen_range(3..=9u8),
-        rng.gen_range(0..1_000_000_000u32)
+        "{}{:08}",
+        pick(rng, MOBILE_PREFIXES),
+        rng.gen_range(0..100_000_000u32)
     )
 }
 
@@ -1064,25 +1072,20 @@ pub fn demo_registry(seed: u64, units: &[AdminUnitSeed]) -> DemoRegistry {
     let mut codes = HashSet::new();
     let weights_for =
         |c: Category| -> Vec<f64> { towns.iter().map(|t| town_weight(t, c)).collect() };
-    let weights: HashMap<&'static str, Vec<f64>> = [
-        ("h", weights_for(Category::Hazchem)),
-        ("w", weights_for(Category::Warehousing)),
-        ("g", weights_for(Category::GasStation)),
-        ("o", weights_for(Category::General)),
+    let weights: HashMap<Category, Vec<f64>> = [
+        Category::Hazchem,
+        Category::Warehousing,
+        Category::GasStation,
+        Category::General,
     ]
     .into_iter()
+    .map(|c| (c, weights_for(c)))
     .collect();
 
     let mut enterprises = Vec::with_capacity(ENTERPRISE_COUNT);
     for d in drafts(&mut rng) {
-        let key = match d.category {
-            Category::Hazchem => "h",
-            Category::Warehousing => "w",
-            Category::GasStation => "g",
-            Category::General => "o",
-        };
         let ti = weights
-            .get(key)
+            .get(&d.category)
             .and_then(|w| weighted_pick(&mut rng, w))
             .unwrap_or_else(|| rng.gen_range(0..towns.len()));
         let town = &towns[ti];
