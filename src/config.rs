@@ -57,7 +57,7 @@ pub struct AuthSettings {
     pub secure_cookie: bool,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MapSettings {
     /// Optional external MapLibre style URL; without it the UI draws its own offline basemap.
@@ -103,12 +103,6 @@ impl Default for AuthSettings {
             lock_minutes: 15,
             secure_cookie: false,
         }
-    }
-}
-
-impl Default for MapSettings {
-    fn default() -> Self {
-        MapSettings { style_url: None }
     }
 }
 
@@ -330,6 +324,8 @@ mod tests {
     }
 
     #[test]
+    // figment's Jail API returns its own large error type.
+    #[allow(clippy::result_large_err)]
     fn environment_variables_sit_between_the_file_and_the_flags() {
         figment::Jail::expect_with(|jail| {
             jail.create_file(

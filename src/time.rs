@@ -40,7 +40,7 @@ mod tests {
 
     #[test]
     fn utc_is_written_with_z_and_shown_in_beijing_time() {
-        let ms = 1_796_025_600_000; // 2026-12-01T08:00:00Z
+        let ms = 1_796_112_000_000; // 2026-12-01T08:00:00Z
         assert_eq!(rfc3339(ms), "2026-12-01T08:00:00.000Z");
         assert_eq!(shanghai(ms), "2026-12-01 16:00:00");
     }
@@ -49,9 +49,9 @@ mod tests {
     fn times_parse_from_rfc3339_with_an_offset_or_epoch_ms() {
         assert_eq!(
             parse_time("2026-12-01T16:00:00+08:00"),
-            Some(1_796_025_600_000)
+            Some(1_796_112_000_000)
         );
-        assert_eq!(parse_time("1796025600000"), Some(1_796_025_600_000));
+        assert_eq!(parse_time("1796025600000"), Some(1_796_112_000_000));
         assert_eq!(parse_time("yesterday"), None);
     }
 }

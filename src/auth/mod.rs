@@ -209,13 +209,11 @@ fn request_token(parts: &Parts) -> Option<String> {
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-    {
-        if let Some(t) = v
+        && let Some(t) = v
             .strip_prefix("Bearer ")
             .or_else(|| v.strip_prefix("bearer "))
-        {
-            return Some(t.trim().to_string());
-        }
+    {
+        return Some(t.trim().to_string());
     }
     let jar = axum_extra::extract::cookie::CookieJar::from_headers(&parts.headers);
     jar.get(SESSION_COOKIE).map(|c| c.value().to_string())

@@ -343,59 +343,112 @@ fn check_required_columns(
     Ok(())
 }
 
-/// Parses and validates every row; returns the valid records with their lines, and the errors.
-fn validate_rows<T>(
+/// A record type that can be imported: its columns and how a row becomes a valid record.
+trait ImportRecord: Sized {
+    const COLUMNS: &'static [Column];
+    const REQUIRED: &'static [&'static str];
+    fn from_row(r: &RowReader, towns: &TownLookup) -> Result<Self, FieldError>;
+    fn validated(&self, towns: &TownLookup) -> Result<Self, FieldError>;
+    fn town_code(&self) -> &str;
+    /// What makes two rows the same record (a file may not hold it twice).
+    fn key(&self) -> String;
+}
+
+impl ImportRecord for EnterpriseInput {
+    const COLUMNS: &'static [Column] = ENTERPRISE_COLUMNS;
+    const REQUIRED: &'static [&'static str] = &["credit_code", "name", "industry_section"];
+    fn from_row(r: &RowReader, towns: &TownLookup) -> Result<Self, FieldError> {
+        enterprise_from_row(r, &towns.by_name)
+    }
+    fn validated(&self, towns: &TownLookup) -> Result<Self, FieldError> {
+        rules::enterprise(self, &towns.codes)
+    }
+    fn town_code(&self) -> &str {
+        &self.town_code
+    }
+    fn key(&self) -> String {
+        self.credit_code.clone()
+    }
+}
+
+impl ImportRecord for FacilityInput {
+    const COLUMNS: &'static [Column] = FACILITY_COLUMNS;
+    const REQUIRED: &'static [&'static str] = &["name", "kind"];
+    fn from_row(r: &RowReader, towns: &TownLookup) -> Result<Self, FieldError> {
+        facility_from_row(r, &towns.by_name)
+    }
+    fn validated(&self, towns: &TownLookup) -> Result<Self, FieldError> {
+        rules::facility(self, &towns.codes)
+    }
+    fn town_code(&self) -> &str {
+        &self.town_code
+    }
+    fn key(&self) -> String {
+        format!("{}\u{1}{}", self.town_code, self.name)
+    }
+}
+
+/// The township codes and names of the district, for checking and resolving `town_*` cells.
+struct TownLookup {
+    codes: HashSet<String>,
+    by_name: HashMap<String, String>,
+}
+
+/// The outcome of checking every row: valid records with their lines, and the rejected rows.
+struct Checked<T> {
+    valid: Vec<(u64, T)>,
+    rejected: Vec<RowError>,
+}
+
+/// Parses and validates every row before anything is written.
+fn check_rows<T: ImportRecord>(
     table: &Table,
-    columns: &[Column],
-    required: &[&str],
-    towns: &HashSet<String>,
-    towns_by_name: &HashMap<String, String>,
+    towns: &TownLookup,
     scope: &Scope,
-    parse: impl Fn(&RowReader, &HashMap<String, String>) -> Result<T, FieldError>,
-    validate: impl Fn(&T, &HashSet<String>) -> Result<T, FieldError>,
-    town_of: impl Fn(&T) -> &str,
-    key_of: impl Fn(&T) -> String,
-) -> Result<(Vec<(u64, T)>, Vec<RowError>), ImportError> {
-    let cols = map_headers(&table.headers, columns);
-    check_required_columns(&cols, required)?;
-    let mut valid = Vec::new();
-    let mut rejected = Vec::new();
+) -> Result<Checked<T>, ImportError> {
+    let cols = map_headers(&table.headers, T::COLUMNS);
+    check_required_columns(&cols, T::REQUIRED)?;
+    let mut checked = Checked {
+        valid: Vec::new(),
+        rejected: Vec::new(),
+    };
     let mut seen: HashMap<String, u64> = HashMap::new();
     for (line, cells) in &table.rows {
         let reader = RowReader { cols: &cols, cells };
-        let result = parse(&reader, towns_by_name)
-            .and_then(|v| validate(&v, towns))
+        let result = T::from_row(&reader, towns)
+            .and_then(|v| v.validated(towns))
             .and_then(|v| {
-                if !scope.allows(town_of(&v), None) && !matches!(scope, Scope::District) {
+                if !scope.allows(v.town_code(), None) && !matches!(scope, Scope::District) {
                     return Err(FieldError::new(
                         "town_code",
                         "outside the township you may edit",
                     ));
                 }
-                if let Some(first) = seen.insert(key_of(&v), *line) {
+                if let Some(first) = seen.insert(v.key(), *line) {
                     return Err(FieldError::new(
-                        columns[0].key,
+                        T::COLUMNS[0].key,
                         format!("duplicates line {first}"),
                     ));
                 }
                 Ok(v)
             });
         match result {
-            Ok(v) => valid.push((*line, v)),
-            Err(e) => rejected.push(RowError {
+            Ok(v) => checked.valid.push((*line, v)),
+            Err(e) => checked.rejected.push(RowError {
                 line: *line,
                 field: Some(e.field),
                 message: e.message,
             }),
         }
     }
-    Ok((valid, rejected))
+    Ok(checked)
 }
 
-async fn town_lookups(db: &Db) -> Result<(HashSet<String>, HashMap<String, String>), DbError> {
-    let towns = store::town_codes(db).await?;
-    let by_name = store::town_names(db).await?.into_iter().collect();
-    Ok((towns, by_name))
+async fn town_lookup(db: &Db) -> Result<TownLookup, DbError> {
+    Ok(TownLookup {
+        codes: store::town_codes(db).await?,
+        by_name: store::town_names(db).await?.into_iter().collect(),
+    })
 }
 
 pub async fn import_enterprises(
@@ -407,19 +460,11 @@ pub async fn import_enterprises(
     skip_invalid: bool,
 ) -> Result<ImportReport, ImportError> {
     let table = table::read(Format::detect(file_name, bytes)?, bytes)?;
-    let (towns, by_name) = town_lookups(db).await?;
-    let (valid, mut rejected) = validate_rows(
-        &table,
-        ENTERPRISE_COLUMNS,
-        &["credit_code", "name", "industry_section"],
-        &towns,
-        &by_name,
-        scope,
-        enterprise_from_row,
-        rules::enterprise,
-        |e| e.town_code.as_str(),
-        |e| e.credit_code.clone(),
-    )?;
+    let towns = town_lookup(db).await?;
+    let Checked {
+        valid,
+        mut rejected,
+    } = check_rows::<EnterpriseInput>(&table, &towns, scope)?;
     let mut report = ImportReport {
         written: 0,
         inserted: 0,
@@ -507,19 +552,8 @@ pub async fn import_facilities(
     skip_invalid: bool,
 ) -> Result<ImportReport, ImportError> {
     let table = table::read(Format::detect(file_name, bytes)?, bytes)?;
-    let (towns, by_name) = town_lookups(db).await?;
-    let (valid, rejected) = validate_rows(
-        &table,
-        FACILITY_COLUMNS,
-        &["name", "kind"],
-        &towns,
-        &by_name,
-        scope,
-        facility_from_row,
-        rules::facility,
-        |f| f.town_code.as_str(),
-        |f| format!("{}\u{1}{}", f.town_code, f.name),
-    )?;
+    let towns = town_lookup(db).await?;
+    let Checked { valid, rejected } = check_rows::<FacilityInput>(&table, &towns, scope)?;
     let mut report = ImportReport {
         written: 0,
         inserted: 0,
@@ -712,7 +746,7 @@ mod tests {
     #[test]
     fn flag_lists_accept_chinese_separators_and_names() {
         let v: Vec<_> = split_list("危化品储存、gas_station；冶金")
-            .map(|s| HazardFlag::parse(s))
+            .map(HazardFlag::parse)
             .collect();
         assert_eq!(
             v,

@@ -152,13 +152,13 @@ pub fn enterprise(
             Some(d.to_string())
         }
     };
-    if let Some(n) = input.staff_count {
-        if !(0..=1_000_000).contains(&n) {
-            return Err(FieldError::new(
-                "staff_count",
-                "must be between 0 and 1,000,000",
-            ));
-        }
+    if let Some(n) = input.staff_count
+        && !(0..=1_000_000).contains(&n)
+    {
+        return Err(FieldError::new(
+            "staff_count",
+            "must be between 0 and 1,000,000",
+        ));
     }
     let mut flags: Vec<HazardFlag> = input.flags.clone();
     flags.sort();
@@ -186,10 +186,10 @@ pub fn facility(
     towns: &HashSet<String>,
 ) -> Result<FacilityInput, FieldError> {
     check_location(input.lon, input.lat)?;
-    if let Some(n) = input.people {
-        if !(0..=1_000_000).contains(&n) {
-            return Err(FieldError::new("people", "must be between 0 and 1,000,000"));
-        }
+    if let Some(n) = input.people
+        && !(0..=1_000_000).contains(&n)
+    {
+        return Err(FieldError::new("people", "must be between 0 and 1,000,000"));
     }
     Ok(FacilityInput {
         name: required("name", &input.name, 200)?,
@@ -287,7 +287,8 @@ mod tests {
     #[test]
     fn each_bad_field_is_named() {
         let base = with_valid_code(valid());
-        let cases: Vec<(&str, Box<dyn Fn(&mut EnterpriseInput)>)> = vec![
+        type Mutation = Box<dyn Fn(&mut EnterpriseInput)>;
+        let cases: Vec<(&str, Mutation)> = vec![
             (
                 "credit_code",
                 Box::new(|e| e.credit_code = "911201140000000000".into()),

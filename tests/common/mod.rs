@@ -68,15 +68,12 @@ impl TestDb {
     /// Drops the PostgreSQL schema; SQLite files go with their temporary directory.
     pub async fn cleanup(self) {
         self.db.close().await;
-        if let Some(schema) = self.schema {
-            if let Ok(admin) = Db::connect_without_migrating(&self.url, None).await {
-                let _ = admin
-                    .execute(&yingji::db::Sql::new(format!(
-                        "DROP SCHEMA {schema} CASCADE"
-                    )))
-                    .await;
-                admin.close().await;
-            }
+        if let Some(schema) = self.schema
+            && let Ok(admin) = Db::connect_without_migrating(&self.url, None).await
+        {
+            let drop = yingji::db::Sql::new(format!("DROP SCHEMA {schema} CASCADE"));
+            let _ = admin.execute(&drop).await;
+            admin.close().await;
         }
     }
 }
@@ -84,10 +81,10 @@ impl TestDb {
 /// SQLite always; PostgreSQL too when `YINGJI_TEST_PG` holds a URL.
 pub async fn backends() -> Vec<TestDb> {
     let mut v = vec![TestDb::sqlite().await];
-    if let Ok(url) = std::env::var("YINGJI_TEST_PG") {
-        if !url.is_empty() {
-            v.push(TestDb::postgres(&url).await);
-        }
+    if let Ok(url) = std::env::var("YINGJI_TEST_PG")
+        && !url.is_empty()
+    {
+        v.push(TestDb::postgres(&url).await);
     }
     v
 }
