@@ -51,7 +51,7 @@ mod tests {
             parse_time("2026-12-01T16:00:00+08:00"),
             Some(1_796_112_000_000)
         );
-        assert_eq!(parse_time("1796025600000"), Some(1_796_112_000_000));
+        assert_eq!(parse_time("1796112000000"), Some(1_796_112_000_000));
         assert_eq!(parse_time("yesterday"), None);
     }
 }
