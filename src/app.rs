@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
@@ -145,14 +144,7 @@ async fn json_errors(req: Request, next: Next) -> Response {
         message
     };
     let body = serde_json::json!({"error": {"code": code, "message": message}});
-    let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST
-    {
-        // axum answers 422 for JSON that parses but does not fit the type and 400 for bad JSON;
-        // both are the client's input, keep the status.
-        status
-    } else {
-        status
-    };
+    // The status stays: axum answers 400 for malformed JSON and 422 for JSON of the wrong shape.
     (status, axum::Json(body)).into_response()
 }
 
@@ -278,6 +270,3 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
-
-#[allow(dead_code)]
-fn _assert_body_is_send(_: Body) {}

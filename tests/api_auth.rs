@@ -250,40 +250,41 @@ async fn the_openapi_document_lists_every_route_of_the_foundation() {
 
 #[tokio::test]
 async fn health_and_metrics_answer_and_metrics_are_labelled_by_route_pattern() {
-    let t = common::TestDb::sqlite().await;
-    common::seed_fixture(&t.db).await;
-    let app = common::TestApp::spawn(&t.db).await;
-    let h: Value = app
-        .client
-        .get(app.url("/healthz"))
-        .send()
-        .await
-        .expect("req")
-        .json()
-        .await
-        .expect("json");
-    assert_eq!(h["status"], "ok");
-    let token = app.login("admin").await;
-    let (s, _) = app
-        .get_json(&token, &format!("/api/v1/enterprises/{}", "does-not-exist"))
-        .await;
-    assert_eq!(s, 404);
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .expect("req")
-        .text()
-        .await
-        .expect("text");
-    assert!(text.contains("yingji_http_requests_total"), "{text}");
-    assert!(
-        text.contains("route=\"/api/v1/enterprises/{id}\""),
-        "labelled by pattern, not raw path: {text}"
-    );
-    assert!(!text.contains("does-not-exist"));
-    app.stop().await;
+    each_backend!(|t| {
+        common::seed_fixture(&t.db).await;
+        let app = common::TestApp::spawn(&t.db).await;
+        let h: Value = app
+            .client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("req")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(h["status"], "ok");
+        let token = app.login("admin").await;
+        let (s, _) = app
+            .get_json(&token, &format!("/api/v1/enterprises/{}", "does-not-exist"))
+            .await;
+        assert_eq!(s, 404);
+        let text = app
+            .client
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .expect("req")
+            .text()
+            .await
+            .expect("text");
+        assert!(text.contains("yingji_http_requests_total"), "{text}");
+        assert!(
+            text.contains("route=\"/api/v1/enterprises/{id}\""),
+            "labelled by pattern, not raw path: {text}"
+        );
+        assert!(!text.contains("does-not-exist"));
+        app.stop().await;
+    });
 }
 
 #[tokio::test]
