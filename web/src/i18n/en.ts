@@ -147,7 +147,7 @@ const en: typeof zh = {
       charset: 'Invalid character (I, O, Z, S and V are not used)',
       check: 'Wrong check character',
     },
-    lon: 'Longitude must be between 115.5 and 118.0 (Tianjin)',
+    lon: 'Longitude must be between 116.5 and 118.2 (Tianjin)',
     lat: 'Latitude must be between 38.5 and 40.3 (Tianjin)',
     lonLatPair: 'Give both longitude and latitude, or neither',
     nonNegative: 'Must be a whole number ≥ 0',

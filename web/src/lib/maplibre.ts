@@ -43,7 +43,7 @@ export function squareIcon(color: string, size = 14): { width: number; height: n
   const px = size * 2 // drawn at 2x, added with pixelRatio 2
   const data = new Uint8Array(px * px * 4)
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16))
-  const border = 3
+  const border = Math.max(2, Math.round(px / 9))
   for (let y = 0; y < px; y++) {
     for (let x = 0; x < px; x++) {
       const i = (y * px + x) * 4
