@@ -2,6 +2,21 @@
 //!
 //! The binary `yingji` is a thin shell over this library; see `ARCHITECTURE.md`.
 
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
 pub mod demo;
+pub mod error;
 pub mod geo;
+pub mod meta;
+pub mod metrics;
+pub mod paging;
 pub mod registry;
+pub mod time;
+pub mod web;
+
+/// Administrative code of the Wuqing District (GB/T 2260).
+pub const DISTRICT_CODE: &str = "120114";

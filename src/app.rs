@@ -1,0 +1,241 @@
+//! The application: state, router, listener, graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use tokio::net::TcpListener;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::ApiError;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+}
+
+/// Routes that answer without a login. Every other route takes a `CurrentUser` and so
+/// answers 401 to an anonymous request; `tests/api_auth.rs` checks that against the OpenAPI
+/// document.
+pub const PUBLIC_ROUTES: &[&str] = &["/healthz", "/metrics", "/api/v1/auth/login", "/api/v1/openapi.json", "/api/docs"];
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Yingji (应急) API", description = "Emergency-management platform of the Wuqing District. \
+        Errors are `{\"error\": {\"code\", \"message\", \"field\"}}`; lists are `{\"items\", \"total\"}` with `limit`/`offset`; \
+        times are RFC 3339 UTC; coordinates WGS84 longitude/latitude."),
+    modifiers(&SecurityAddon),
+    security(("bearer" = []), ("cookie" = [])),
+    tags(
+        (name = "auth", description = "Login, logout, the current user"),
+        (name = "users", description = "User accounts (administrators)"),
+        (name = "audit", description = "Audit log of every change"),
+        (name = "registry", description = "Administrative units, enterprises, facilities"),
+        (name = "map", description = "GeoJSON layers of the one-map"),
+        (name = "meta", description = "Reference lists and capabilities"),
+        (name = "ops", description = "Health and metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("Token from POST /api/v1/auth/login")).build()),
+        );
+        components.add_security_scheme(
+            "cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(crate::auth::SESSION_COOKIE, "Session cookie set by login"))),
+        );
+    }
+}
+
+/// 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/healthz", tag = "ops", security(()),
+    responses((status = 200, description = "Healthy", body = serde_json::Value), (status = 503, description = "Database unreachable", body = serde_json::Value)))]
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => axum::Json(serde_json::json!({"status": "ok", "database": format!("{:?}", state.db.backend()).to_lowercase()})).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(serde_json::json!({"status": "unavailable"}))).into_response()
+        }
+    }
+}
+
+/// Prometheus metrics in the text exposition format, labelled by route pattern.
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(()),
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+async fn metrics() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        crate::metrics::render(),
+    )
+        .into_response()
+}
+
+async fn api_not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+/// Rejections produced by axum's extractors (bad JSON, bad query, wrong method) come as plain
+/// text; API clients get the same JSON error body as everywhere else.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_api || is_json || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let message = String::from_utf8_lossy(&bytes).trim().to_string();
+    let code = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::NOT_FOUND => "not_found",
+        s if s.is_server_error() => "internal",
+        _ => "bad_request",
+    };
+    let message = if message.is_empty() { status.canonical_reason().unwrap_or("error").to_string() } else { message };
+    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    let status = if status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST {
+        // axum answers 422 for JSON that parses but does not fit the type and 400 for bad JSON;
+        // both are the client's input, keep the status.
+        status
+    } else {
+        status
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| if req.uri().path().starts_with("/api/") { "unmatched".into() } else { "static".into() });
+    let method = req.method().to_string();
+    let started = Instant::now();
+    let resp = next.run(req).await;
+    crate::metrics::record_request(&method, &route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+fn api_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(crate::auth::routes::router())
+        .merge(crate::audit::router())
+        .merge(crate::meta::router())
+        .merge(crate::registry::routes::router())
+}
+
+/// The whole router and its OpenAPI document.
+pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let body_limit = state.settings.import.max_bytes + 1024 * 1024;
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .nest("/api/v1", api_routes())
+        .split_for_parts();
+    let router = api
+        .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi.clone()))
+        .route("/api/{*rest}", any(api_not_found))
+        .fallback_service(crate::web::router::<()>())
+        .layer(middleware::from_fn(json_errors))
+        .route_layer(middleware::from_fn(track_metrics))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state);
+    (router, openapi)
+}
+
+/// A built application: connected, migrated and bound to its port, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    db: Db,
+}
+
+impl Application {
+    /// Connects to the configured database (running its migrations) and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        let db = Db::connect(&settings.db).await?;
+        Application::build_with_db(settings, db).await
+    }
+
+    /// Binds the listener (`127.0.0.1:0` picks a free port) for an already connected store.
+    pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
+        crate::metrics::init();
+        let listener = TcpListener::bind(&settings.bind).await?;
+        let state = AppState { db: db.clone(), settings: Arc::new(settings) };
+        let (router, _) = router(state);
+        Ok(Application { listener, router, db })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service()).with_graceful_shutdown(shutdown).await?;
+        self.db.close().await;
+        Ok(())
+    }
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down");
+}
+
+#[allow(dead_code)]
+fn _assert_body_is_send(_: Body) {}

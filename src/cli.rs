@@ -1,0 +1,382 @@
+//! The command line of the `yingji` binary.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app::{Application, shutdown_signal};
+use crate::audit::Actor;
+use crate::auth::Role;
+use crate::config::{LogFormat, Overrides, Settings};
+use crate::db::Db;
+use crate::registry::import;
+use crate::registry::table::Format;
+
+#[derive(Debug, Parser)]
+#[command(name = "yingji", version, about = "Yingji (应急): emergency-management platform of the Wuqing District")]
+pub struct Cli {
+    /// TOML settings file (see `yingji print-default-config`).
+    #[arg(long, global = true, env = "YINGJI_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `yingji=debug` (overrides the settings).
+    #[arg(long, global = true)]
+    pub log_level: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<CliLogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CliLogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServerArgs {
+    /// Database URL: sqlite://FILE or postgres://USER@HOST/DB.
+    #[arg(long)]
+    pub db: Option<String>,
+    /// Listen address, e.g. 127.0.0.1:8080.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// Directory for uploaded files and other runtime data.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    fn overrides(&self) -> Overrides {
+        Overrides { db: self.db.clone(), bind: self.bind.clone(), data_dir: self.data_dir.clone() }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the platform.
+    Serve(ServerArgs),
+    /// Create (or reuse) a demo database with the demo district and its accounts, and serve it.
+    Demo {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Password of every demo account.
+        #[arg(long, default_value = DEFAULT_DEMO_PASSWORD)]
+        password: String,
+    },
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Import enterprises or facilities from CSV (UTF-8 or GBK) or XLSX.
+    Import {
+        kind: RecordKind,
+        file: PathBuf,
+        /// Write the valid rows and report the others instead of writing nothing.
+        #[arg(long)]
+        skip_invalid: bool,
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Export enterprises or facilities as CSV (UTF-8 with BOM) or XLSX.
+    Export {
+        kind: RecordKind,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Print a commented settings file with the defaults.
+    PrintDefaultConfig,
+}
+
+pub const DEFAULT_DEMO_PASSWORD: &str = "yingji-demo";
+const DEFAULT_DEMO_DB: &str = "sqlite://yingji-demo.db";
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RecordKind {
+    Enterprises,
+    Facilities,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from --password or from the first line of standard input.
+    Add {
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Township code, for role town.
+        #[arg(long)]
+        town: Option<String>,
+        /// Enterprise id or credit code, for role enterprise.
+        #[arg(long)]
+        enterprise: Option<String>,
+        #[arg(long, default_value = "")]
+        display_name: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Set a user's password (read from --password or standard input); also unlocks the account.
+    Passwd {
+        username: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// List users.
+    List {
+        #[arg(long)]
+        db: Option<String>,
+    },
+    /// Disable a user (ends their sessions), or enable them again with --enable.
+    Disable {
+        username: String,
+        #[arg(long)]
+        enable: bool,
+        #[arg(long)]
+        db: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s}: one of admin, duty, supervisor, leader, town, enterprise"))
+}
+
+fn init_logging(settings: &Settings) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_new(&settings.log.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn load(cli: &Cli, overrides: Overrides) -> anyhow::Result<Settings> {
+    let mut s = Settings::load(cli.config.as_deref(), &overrides)?;
+    if let Some(l) = &cli.log_level {
+        s.log.level = l.clone();
+    }
+    if let Some(f) = cli.log_format {
+        s.log.format = match f {
+            CliLogFormat::Text => LogFormat::Text,
+            CliLogFormat::Json => LogFormat::Json,
+        };
+    }
+    init_logging(&s);
+    Ok(s)
+}
+
+fn db_only(db: &Option<String>) -> Overrides {
+    Overrides { db: db.clone(), ..Default::default() }
+}
+
+fn read_password(given: &Option<String>) -> anyhow::Result<String> {
+    if let Some(p) = given {
+        return Ok(p.clone());
+    }
+    let mut s = String::new();
+    std::io::stdin().read_to_string(&mut s).context("reading the password from standard input")?;
+    let line = s.lines().next().unwrap_or_default().to_string();
+    if line.is_empty() {
+        bail!("no password given: use --password or pipe it on standard input");
+    }
+    Ok(line)
+}
+
+fn api_err(e: crate::error::ApiError) -> anyhow::Error {
+    match e.body().error.field {
+        Some(f) => anyhow::anyhow!("{f}: {e}"),
+        None => anyhow::anyhow!("{e}"),
+    }
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::PrintDefaultConfig => {
+            print!("{}", crate::config::default_config_toml());
+            Ok(())
+        }
+        Command::Serve(args) => {
+            let settings = load(&cli, args.overrides())?;
+            serve(settings).await
+        }
+        Command::Demo { server, password } => {
+            let mut overrides = server.overrides();
+            if overrides.db.is_none() && std::env::var("YINGJI_DB").is_err() && cli.config.is_none() {
+                overrides.db = Some(DEFAULT_DEMO_DB.into());
+            }
+            let settings = load(&cli, overrides)?;
+            demo(settings, password).await
+        }
+        Command::User(cmd) => user(&cli, cmd).await,
+        Command::Import { kind, file, skip_invalid, db } => {
+            let settings = load(&cli, db_only(db))?;
+            let db = Db::connect(&settings.db).await?;
+            let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string());
+            let actor = Actor::system("cli");
+            let scope = crate::auth::Scope::District;
+            let result = match kind {
+                RecordKind::Enterprises => import::import_enterprises(&db, &actor, &scope, name.as_deref(), &bytes, *skip_invalid).await,
+                RecordKind::Facilities => import::import_facilities(&db, &actor, &scope, name.as_deref(), &bytes, *skip_invalid).await,
+            };
+            db.close().await;
+            match result {
+                Ok(r) => {
+                    println!("{} rows: {} inserted, {} updated, {} rejected", r.total_rows, r.inserted, r.updated, r.rejected.len());
+                    for e in &r.rejected {
+                        println!("  line {}: {}: {}", e.line, e.field.as_deref().unwrap_or("-"), e.message);
+                    }
+                    Ok(())
+                }
+                Err(import::ImportError::InvalidRows(r)) => {
+                    eprintln!("{} of {} rows are invalid; nothing was written:", r.rejected.len(), r.total_rows);
+                    for e in &r.rejected {
+                        eprintln!("  line {}: {}: {}", e.line, e.field.as_deref().unwrap_or("-"), e.message);
+                    }
+                    bail!("import refused")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Export { kind, format, output, db } => {
+            let settings = load(&cli, db_only(db))?;
+            let db = Db::connect(&settings.db).await?;
+            let format = match format {
+                ExportFormat::Csv => Format::Csv,
+                ExportFormat::Xlsx => Format::Xlsx,
+            };
+            let scope = crate::auth::Scope::District;
+            let file = match kind {
+                RecordKind::Enterprises => import::export_enterprises(&db, &scope, &Default::default(), format).await?,
+                RecordKind::Facilities => import::export_facilities(&db, &scope, &Default::default(), format).await?,
+            };
+            db.close().await;
+            match output {
+                Some(path) => std::fs::write(path, &file.bytes).with_context(|| format!("writing {}", path.display()))?,
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().write_all(&file.bytes)?;
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    tracing::info!(db = %crate::config::redact_url(&settings.db), bind = %settings.bind, "starting");
+    let app = Application::build(settings).await?;
+    tracing::info!("listening on http://{}", app.local_addr()?);
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
+    crate::auth::password::check_strength(password).map_err(|e| anyhow::anyhow!("--password: {e}"))?;
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| format!("creating {}", settings.data_dir.display()))?;
+    let db = Db::connect(&settings.db).await?;
+    let report = crate::demo::seed_if_empty(&db).await?;
+    if report.seeded {
+        println!(
+            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities.",
+            report.units, report.enterprises, report.facilities
+        );
+    } else {
+        println!("Reusing the existing database {}.", crate::config::redact_url(&settings.db));
+    }
+    let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
+    let app = Application::build_with_db(settings, db).await?;
+    let addr = app.local_addr()?;
+    println!();
+    println!("Yingji demo: http://{addr}/   (API docs: http://{addr}/api/docs)");
+    println!("Demo accounts, all with the password {password:?}:");
+    for a in &accounts {
+        let note = if a.note.is_empty() { String::new() } else { format!(" — {}", a.note) };
+        println!("  {:<11} {} / {}{}", a.username, a.role.zh(), a.role.en(), note);
+    }
+    println!("Press Ctrl-C to stop.");
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {
+    let db_arg = match cmd {
+        UserCommand::Add { db, .. } | UserCommand::Passwd { db, .. } | UserCommand::List { db } | UserCommand::Disable { db, .. } => db,
+    };
+    let settings = load(cli, db_only(db_arg))?;
+    let db = Db::connect(&settings.db).await?;
+    let actor = Actor::system("cli");
+    let result = async {
+        match cmd {
+            UserCommand::Add { username, role, town, enterprise, display_name, password, .. } => {
+                let enterprise_id = match enterprise {
+                    Some(e) => Some(resolve_enterprise(&db, e).await?),
+                    None => None,
+                };
+                let req = crate::auth::routes::CreateUser {
+                    username: username.clone(),
+                    display_name: display_name.clone(),
+                    password: read_password(password)?,
+                    role: *role,
+                    town_code: town.clone(),
+                    enterprise_id,
+                };
+                let u = crate::auth::routes::create_user(&db, &actor, req).await.map_err(api_err)?;
+                println!("added {} ({})", u.username, u.role.key());
+            }
+            UserCommand::Passwd { username, password, .. } => {
+                let u = crate::auth::store::get_user_by_name(&db, username).await?.with_context(|| format!("no user {username}"))?;
+                let patch = crate::auth::routes::PatchUser { password: Some(read_password(password)?), ..Default::default() };
+                crate::auth::routes::patch_user(&db, &actor, &u.id, patch).await.map_err(api_err)?;
+                println!("password of {username} changed");
+            }
+            UserCommand::List { .. } => {
+                let (users, _) = crate::auth::store::list_users(&db, 100_000, 0).await?;
+                println!("{:<20} {:<11} {:<9} SCOPE", "USERNAME", "ROLE", "STATE");
+                for u in users {
+                    println!(
+                        "{:<20} {:<11} {:<9} {}",
+                        u.username,
+                        u.role.key(),
+                        if u.disabled { "disabled" } else { "active" },
+                        u.scope_name.unwrap_or_default()
+                    );
+                }
+            }
+            UserCommand::Disable { username, enable, .. } => {
+                let u = crate::auth::store::get_user_by_name(&db, username).await?.with_context(|| format!("no user {username}"))?;
+                let patch = crate::auth::routes::PatchUser { disabled: Some(!enable), ..Default::default() };
+                crate::auth::routes::patch_user(&db, &actor, &u.id, patch).await.map_err(api_err)?;
+                println!("{username} {}", if *enable { "enabled" } else { "disabled" });
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    result
+}
+
+/// An enterprise named by id or by credit code.
+async fn resolve_enterprise(db: &Db, key: &str) -> anyhow::Result<String> {
+    let row: Option<(String,)> = db
+        .fetch_optional(&crate::db::Sql::new("SELECT id FROM enterprises WHERE id = $1 OR credit_code = $2").bind(key).bind(key.to_uppercase()))
+        .await?;
+    row.map(|r| r.0).with_context(|| format!("no enterprise with id or credit code {key}"))
+}

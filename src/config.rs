@@ -1,0 +1,337 @@
+//! Settings, layered: built-in defaults → TOML file (`--config`) → `YINGJI_*` environment
+//! variables → command-line flags.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Top-level keys of [`Settings`], for picking our variables out of the environment.
+const SECTIONS: [&str; 7] = ["db", "bind", "data_dir", "log", "auth", "map", "import"];
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://path/to/file.db` (embedded) or `postgres://user@host/db`.
+    pub db: String,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// Where uploaded files and other runtime data live.
+    pub data_dir: PathBuf,
+    pub log: LogSettings,
+    pub auth: AuthSettings,
+    pub map: MapSettings,
+    pub import: ImportSettings,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter, e.g. `info` or `yingji=debug,tower_http=info`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Lifetime of a login session or bearer token, in hours.
+    pub session_hours: i64,
+    /// Failed logins in a row after which each further attempt is slowed down.
+    pub slow_after_failures: i64,
+    /// Failed logins in a row after which the account is locked.
+    pub lock_after_failures: i64,
+    /// How long a locked account stays locked, in minutes.
+    pub lock_minutes: i64,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub secure_cookie: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapSettings {
+    /// Optional external MapLibre style URL; without it the UI draws its own offline basemap.
+    pub style_url: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ImportSettings {
+    /// Largest accepted import file, in bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            db: "sqlite://yingji.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("yingji-data"),
+            log: LogSettings::default(),
+            auth: AuthSettings::default(),
+            map: MapSettings::default(),
+            import: ImportSettings::default(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: "info".into(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            session_hours: 12,
+            slow_after_failures: 3,
+            lock_after_failures: 5,
+            lock_minutes: 15,
+            secure_cookie: false,
+        }
+    }
+}
+
+impl Default for MapSettings {
+    fn default() -> Self {
+        MapSettings { style_url: None }
+    }
+}
+
+impl Default for ImportSettings {
+    fn default() -> Self {
+        ImportSettings {
+            max_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+/// Database URLs may carry passwords: never print them whole.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("db", &redact_url(&self.db))
+            .field("bind", &self.bind)
+            .field("data_dir", &self.data_dir)
+            .field("log", &self.log)
+            .field("auth", &self.auth)
+            .field("map", &self.map)
+            .field("import", &self.import)
+            .finish()
+    }
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub db: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Settings {
+    /// Loads the layers in order; a later layer wins. Environment variables are
+    /// `YINGJI_DB`, `YINGJI_BIND`, `YINGJI_LOG__LEVEL`, `YINGJI_AUTH__LOCK_MINUTES`, ...
+    /// (double underscore between a section and its key).
+    pub fn load(config_file: Option<&Path>, overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_path_buf()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        figment = figment
+            .merge(
+                // Only our own sections: other YINGJI_* variables (YINGJI_TEST_PG for the
+                // test suite, YINGJI_SKIP_WEB_BUILD for build.rs) are not settings.
+                Env::prefixed("YINGJI_")
+                    .filter(|key| {
+                        let key = key.as_str().to_ascii_lowercase();
+                        let section = key.split("__").next().unwrap_or_default();
+                        SECTIONS.contains(&section)
+                    })
+                    .split("__"),
+            )
+            .merge(Serialized::defaults(overrides));
+        let settings: Settings = figment
+            .extract()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(self.db.starts_with("sqlite:") || self.db.starts_with("postgres://") || self.db.starts_with("postgresql://")) {
+            return Err(ConfigError::Invalid(format!(
+                "db must be a sqlite:// or postgres:// URL, got {}",
+                redact_url(&self.db)
+            )));
+        }
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "bind must be an address like 127.0.0.1:8080, got {}",
+                self.bind
+            )));
+        }
+        if self.auth.session_hours <= 0 || self.auth.lock_after_failures <= 0 || self.auth.lock_minutes <= 0 {
+            return Err(ConfigError::Invalid(
+                "auth.session_hours, auth.lock_after_failures and auth.lock_minutes must be positive".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The commented example printed by `yingji print-default-config`.
+pub fn default_config_toml() -> String {
+    let d = Settings::default();
+    format!(
+        r#"# Yingji settings. Every key is optional; the values shown are the defaults.
+# Layers, later wins: these defaults -> this file (--config) -> YINGJI_* environment
+# variables (YINGJI_DB, YINGJI_BIND, YINGJI_LOG__LEVEL, ...) -> command-line flags.
+
+# Database: sqlite://FILE (embedded, WAL) or postgres://USER:PASSWORD@HOST:PORT/DB
+db = "{db}"
+# Address the HTTP server listens on.
+bind = "{bind}"
+# Uploaded files and other runtime data.
+data_dir = "{data_dir}"
+
+[log]
+# tracing filter: error, warn, info, debug, trace, or per module (yingji=debug,tower_http=info)
+level = "{level}"
+# text or json
+format = "text"
+
+[auth]
+# Lifetime of a login session or API token, hours.
+session_hours = {session_hours}
+# After this many failed logins in a row, each further attempt is delayed.
+slow_after_failures = {slow}
+# After this many failed logins in a row the account is locked ...
+lock_after_failures = {lock}
+# ... for this many minutes.
+lock_minutes = {lock_minutes}
+# Send the session cookie only over HTTPS.
+secure_cookie = false
+
+[map]
+# Optional MapLibre style URL for an external basemap (intranet tile server).
+# Without it the UI draws its own offline basemap from the district's GeoJSON.
+# style_url = "http://tiles.example.gov.cn/styles/basic/style.json"
+
+[import]
+# Largest accepted import file, bytes.
+max_bytes = {max_bytes}
+"#,
+        db = d.db,
+        bind = d.bind,
+        data_dir = d.data_dir.display(),
+        level = d.log.level,
+        session_hours = d.auth.session_hours,
+        slow = d.auth.slow_after_failures,
+        lock = d.auth.lock_after_failures,
+        lock_minutes = d.auth.lock_minutes,
+        max_bytes = d.import.max_bytes,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_printed_default_config_parses_back_to_the_defaults() {
+        let parsed: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::string(&default_config_toml()))
+            .extract()
+            .expect("default config parses");
+        assert_eq!(parsed, Settings::default());
+    }
+
+    #[test]
+    fn a_database_password_is_never_printed() {
+        let s = redact_url("postgres://yingji:secret@db.local:5432/yingji");
+        assert_eq!(s, "postgres://yingji:***@db.local:5432/yingji");
+        assert!(!format!("{:?}", Settings { db: "postgres://u:pw@h/d".into(), ..Default::default() }).contains("pw"));
+    }
+
+    #[test]
+    fn flags_win_over_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("y.toml");
+        std::fs::write(&path, "bind = \"127.0.0.1:9000\"\ndb = \"sqlite://a.db\"\n").expect("write");
+        let s = Settings::load(
+            Some(&path),
+            &Overrides { bind: Some("127.0.0.1:9100".into()), ..Default::default() },
+        )
+        .expect("load");
+        assert_eq!(s.bind, "127.0.0.1:9100");
+        assert_eq!(s.db, "sqlite://a.db");
+    }
+
+    #[test]
+    fn environment_variables_sit_between_the_file_and_the_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("y.toml", "bind = \"127.0.0.1:9000\"\n[log]\nlevel = \"debug\"\n")?;
+            jail.set_env("YINGJI_LOG__LEVEL", "warn");
+            jail.set_env("YINGJI_BIND", "127.0.0.1:9001");
+            jail.set_env("YINGJI_TEST_PG", "postgres://not-a-setting");
+            let s = Settings::load(Some(Path::new("y.toml")), &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(s.log.level, "warn");
+            assert_eq!(s.bind, "127.0.0.1:9001");
+            let s = Settings::load(
+                Some(Path::new("y.toml")),
+                &Overrides { bind: Some("127.0.0.1:9002".into()), ..Default::default() },
+            )
+            .map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, "127.0.0.1:9002");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn an_unknown_key_is_an_error_not_silently_ignored() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("y.toml");
+        std::fs::write(&path, "bnid = \"x\"\n").expect("write");
+        assert!(Settings::load(Some(&path), &Overrides::default()).is_err());
+    }
+}

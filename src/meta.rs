@@ -1,0 +1,109 @@
+//! `GET /meta`: reference lists the UI needs (roles, flags, industries) and the caller's
+//! capabilities, so the UI never hard-codes what the server decides.
+
+use axum::Json;
+use axum::extract::State;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+use crate::auth::{CurrentUser, Permission, Role};
+use crate::error::{ApiError, ErrorBody};
+use crate::registry::industry;
+use crate::registry::model::{FacilityKind, HazardFlag};
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Label {
+    pub key: String,
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DivisionLabel {
+    pub code: String,
+    pub zh: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IndustrySection {
+    pub section: String,
+    pub zh: String,
+    pub en: String,
+    pub divisions: Vec<DivisionLabel>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct District {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MapMeta {
+    /// External MapLibre style, when configured; otherwise the UI's offline basemap is used.
+    pub style_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Capabilities {
+    pub can_edit_registry: bool,
+    pub can_manage_users: bool,
+    pub can_read_audit: bool,
+    pub can_replace_boundaries: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Meta {
+    pub district: District,
+    pub roles: Vec<Label>,
+    pub flags: Vec<Label>,
+    pub facility_kinds: Vec<Label>,
+    pub scales: Vec<Label>,
+    pub industries: Vec<IndustrySection>,
+    pub map: MapMeta,
+    pub capabilities: Capabilities,
+}
+
+fn label(key: &str, zh: &str, en: &str) -> Label {
+    Label { key: key.into(), zh: zh.into(), en: en.into() }
+}
+
+/// Reference lists and the caller's capabilities.
+#[utoipa::path(get, path = "/meta", tag = "meta", responses((status = 200, body = Meta), (status = 401, body = ErrorBody)))]
+async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Meta>, ApiError> {
+    let district = crate::registry::store::get_unit(&state.db, crate::DISTRICT_CODE).await?;
+    Ok(Json(Meta {
+        district: District {
+            code: crate::DISTRICT_CODE.into(),
+            name: district.map(|d| d.name).unwrap_or_else(|| "武清区".into()),
+        },
+        roles: Role::ALL.iter().map(|r| label(r.key(), r.zh(), r.en())).collect(),
+        flags: HazardFlag::ALL.iter().map(|f| label(f.key(), f.zh(), f.en())).collect(),
+        facility_kinds: FacilityKind::ALL.iter().map(|k| label(k.key(), k.zh(), k.en())).collect(),
+        scales: vec![label("above", "规模以上", "Above designated size"), label("below", "规模以下", "Below designated size")],
+        industries: industry::sections()
+            .iter()
+            .map(|s| IndustrySection {
+                section: s.letter.to_string(),
+                zh: s.zh.to_string(),
+                en: s.en.to_string(),
+                divisions: industry::divisions_of(s)
+                    .map(|d| DivisionLabel { code: d.code.to_string(), zh: d.zh.to_string() })
+                    .collect(),
+            })
+            .collect(),
+        map: MapMeta { style_url: state.settings.map.style_url.clone() },
+        capabilities: Capabilities {
+            can_edit_registry: user.role.has(Permission::RegistryWrite) && user.role != Role::Enterprise,
+            can_manage_users: user.role.has(Permission::ManageUsers),
+            can_read_audit: user.role.has(Permission::AuditRead),
+            can_replace_boundaries: user.role.has(Permission::BoundariesWrite),
+        },
+    }))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(meta))
+}
