@@ -41,3 +41,29 @@ describe('i18n catalogues', () => {
     for (const [k, v] of [...zhKeys, ...enKeys]) expect(/[|@]/.test(v), k).toBe(false)
   })
 })
+
+describe('i18n keys used by the code', () => {
+  it('all exist in the catalogues', async () => {
+    const { readdirSync, readFileSync, statSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const root = join(__dirname, '..')
+    const files: string[] = []
+    const walk = (dir: string) => {
+      for (const name of readdirSync(dir)) {
+        const p = join(dir, name)
+        if (statSync(p).isDirectory()) walk(p)
+        else if (/\.(vue|ts)$/.test(name) && !name.endsWith('.test.ts') && !name.endsWith('.d.ts')) files.push(p)
+      }
+    }
+    walk(root)
+    const known = flatten(zh)
+    const missing: string[] = []
+    for (const f of files) {
+      for (const m of readFileSync(f, 'utf8').matchAll(/\bt[e]?\(\s*'([A-Za-z0-9_.]+)'/g)) {
+        if (!known.has(m[1])) missing.push(`${m[1]} (${f.slice(root.length + 1)})`)
+      }
+    }
+    expect(files.length).toBeGreaterThan(10)
+    expect(missing).toEqual([])
+  })
+})

@@ -5,7 +5,12 @@ import { useRoute, useRouter } from 'vue-router'
 import { api } from '../api/client'
 import type { ListResponse } from '../api/types'
 
-export function useListQuery<T, F extends Record<string, string>>(path: string, defaults: F) {
+export function useListQuery<T, F extends Record<string, string>>(
+  path: string,
+  defaults: F,
+  /** Turns the filters (as kept in the URL) into API query parameters. */
+  toApi: (q: Record<string, string>) => Record<string, string> = (q) => q,
+) {
   const route = useRoute()
   const router = useRouter()
   const filters = reactive({ ...defaults }) as F
@@ -38,7 +43,7 @@ export function useListQuery<T, F extends Record<string, string>>(path: string, 
     error.value = ''
     try {
       const res = await api.get<ListResponse<T>>(path, {
-        ...query(),
+        ...toApi(query()),
         limit: pageSize.value,
         offset: (page.value - 1) * pageSize.value,
       })
