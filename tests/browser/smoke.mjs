@@ -1,0 +1,149 @@
+// Browser smoke test of the embedded UI against a running `yingji demo`.
+//
+//   BASE_URL=http://127.0.0.1:8090 PASSWORD=... SCREENSHOT_DIR=/tmp/shots node tests/browser/smoke.mjs
+//
+// Uses playwright-core (a devDependency of web/) with the system Chromium; it
+// downloads no browser. Each step prints one line; the last line is the summary
+// ("N passed, N failed") and the exit code is non-zero on any failure.
+
+import { createRequire } from 'node:module'
+import { mkdirSync } from 'node:fs'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const require = createRequire(path.join(here, '../../web/package.json'))
+const { chromium } = require('playwright-core')
+
+const BASE_URL = (process.env.BASE_URL || 'http://127.0.0.1:8090').replace(/\/$/, '')
+const PASSWORD = process.env.PASSWORD
+const USERNAME = process.env.USERNAME_SMOKE || 'admin'
+const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR || path.join(here, '../../target/screenshots')
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium'
+const MIN_ENTERPRISES = Number(process.env.MIN_ENTERPRISES || 1000)
+
+if (!PASSWORD) {
+  console.error('smoke: set PASSWORD (the demo password printed by `yingji demo`)')
+  process.exit(2)
+}
+mkdirSync(SCREENSHOT_DIR, { recursive: true })
+
+let passed = 0
+let failed = 0
+const pageErrors = []
+
+async function step(name, fn) {
+  const started = Date.now()
+  try {
+    await fn()
+    passed++
+    console.log(`ok   ${name} (${Date.now() - started} ms)`)
+  } catch (e) {
+    failed++
+    console.log(`FAIL ${name}: ${e && e.message ? e.message.split('\n')[0] : e}`)
+    throw e
+  }
+}
+
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg)
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+})
+
+try {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'UTC' })
+  const page = await context.newPage()
+  page.setDefaultTimeout(30000)
+  page.on('pageerror', (e) => pageErrors.push(e.message))
+
+  await step('login page loads', async () => {
+    await page.goto(`${BASE_URL}/`)
+    await page.waitForURL(/\/login/)
+    await page.getByTestId('login-username').waitFor()
+  })
+
+  await step('wrong password shows the server message', async () => {
+    await page.getByTestId('login-username').fill(USERNAME)
+    await page.getByTestId('login-password').fill(PASSWORD + '-wrong')
+    await page.getByTestId('login-submit').click()
+    await page.getByTestId('login-error').waitFor()
+  })
+
+  await step(`log in as ${USERNAME}`, async () => {
+    await page.getByTestId('login-password').fill(PASSWORD)
+    await page.getByTestId('login-submit').click()
+    await page.waitForURL((u) => !u.pathname.startsWith('/login'))
+    await page.getByTestId('current-user').waitFor()
+  })
+
+  const map = page.getByTestId('one-map')
+  await step('one map loads the district and the enterprises', async () => {
+    await page.locator('[data-testid="one-map"][data-loaded="true"]').waitFor({ timeout: 60000 })
+    const drawn = await map.getAttribute('data-district-drawn')
+    assert(drawn === 'true', `district outline not drawn (data-district-drawn=${drawn})`)
+    const count = Number(await map.getAttribute('data-enterprise-count'))
+    assert(count > MIN_ENTERPRISES, `expected more than ${MIN_ENTERPRISES} enterprises on the map, got ${count}`)
+    // The map canvas must have painted something other than the background.
+    const canvasOk = await page.locator('[data-testid="one-map"] canvas').evaluate((c) => c.width > 0 && c.height > 0)
+    assert(canvasOk, 'map canvas has no size')
+    await page.getByTestId('town-list').locator('.town-row').first().waitFor()
+  })
+
+  await step('screenshot of the one map', async () => {
+    await page.waitForTimeout(800) // cluster-count markers follow the first render
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'one-map.png') })
+  })
+
+  let enterpriseName = ''
+  await step('enterprise list shows enterprises', async () => {
+    await page.getByTestId('nav-enterprises').click()
+    await page.waitForURL(/\/enterprises/)
+    const first = page.getByTestId('enterprise-link').first()
+    await first.waitFor()
+    enterpriseName = (await first.textContent())?.trim() ?? ''
+    assert(enterpriseName.length > 0, 'first enterprise has no name')
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'enterprises.png') })
+  })
+
+  await step('enterprise detail opens from the list', async () => {
+    await page.getByTestId('enterprise-link').first().click()
+    await page.getByTestId('enterprise-detail').waitFor()
+    const title = (await page.getByTestId('enterprise-name').textContent())?.trim()
+    assert(title === enterpriseName, `detail shows "${title}", expected "${enterpriseName}"`)
+    await page.getByTestId('enterprise-detail').getByText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/).first().waitFor()
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'enterprise-detail.png') })
+  })
+
+  await step('language switches to English and persists', async () => {
+    await page.getByTestId('lang-switch').click()
+    await page.getByTestId('lang-en').click()
+    await page.getByTestId('nav-enterprises').getByText('Enterprises').waitFor()
+    await page.getByText('Unified social credit code').first().waitFor()
+    await page.reload()
+    await page.getByTestId('nav-enterprises').getByText('Enterprises').waitFor()
+  })
+
+  await step('no uncaught page errors', async () => {
+    assert(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`)
+  })
+} catch {
+  // The failing step has been reported; fall through to the summary.
+} finally {
+  await browser.close()
+}
+
+console.log(`smoke: ${passed} passed, ${failed} failed`)
+process.exit(failed > 0 || passed === 0 ? 1 : 0)

@@ -1,0 +1,52 @@
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
+import { caps, restoreSession, session } from './session'
+import Shell from './layouts/Shell.vue'
+import LoginView from './views/LoginView.vue'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    public?: boolean
+    /** A capability the page needs; without it the page redirects home. */
+    need?: 'can_edit_registry' | 'can_manage_users' | 'can_read_audit'
+  }
+}
+
+// Pages are loaded on demand; the one map pulls in MapLibre and the
+// administrative-unit page ECharts, so neither weighs on the first load.
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+  {
+    path: '/',
+    component: Shell,
+    children: [
+      { path: '', name: 'one-map', component: () => import('./views/OneMapView.vue') },
+      { path: 'enterprises', name: 'enterprises', component: () => import('./views/EnterpriseList.vue') },
+      { path: 'enterprises/new', name: 'enterprise-new', component: () => import('./views/EnterpriseForm.vue'), meta: { need: 'can_edit_registry' } },
+      { path: 'enterprises/:id', name: 'enterprise', component: () => import('./views/EnterpriseDetail.vue'), props: true },
+      { path: 'enterprises/:id/edit', name: 'enterprise-edit', component: () => import('./views/EnterpriseForm.vue'), props: true, meta: { need: 'can_edit_registry' } },
+      { path: 'facilities', name: 'facilities', component: () => import('./views/FacilityList.vue') },
+      { path: 'facilities/new', name: 'facility-new', component: () => import('./views/FacilityForm.vue'), meta: { need: 'can_edit_registry' } },
+      { path: 'facilities/:id', name: 'facility', component: () => import('./views/FacilityDetail.vue'), props: true },
+      { path: 'facilities/:id/edit', name: 'facility-edit', component: () => import('./views/FacilityForm.vue'), props: true, meta: { need: 'can_edit_registry' } },
+      { path: 'admin-units', name: 'admin-units', component: () => import('./views/AdminUnitsView.vue') },
+      { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { need: 'can_manage_users' } },
+      { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { need: 'can_read_audit' } },
+      { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },
+    ],
+  },
+]
+
+export const router = createRouter({ history: createWebHistory(), routes })
+
+router.beforeEach(async (to) => {
+  if (!session.checked) await restoreSession()
+  if (to.meta.public) {
+    if (to.name === 'login' && session.user) return { path: '/' }
+    return true
+  }
+  if (!session.user) {
+    return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
+  }
+  if (to.meta.need && !caps.value[to.meta.need]) return { name: 'one-map' }
+  return true
+})
