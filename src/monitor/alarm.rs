@@ -404,29 +404,29 @@ impl SensorState {
     fn step_levels(&mut self, cfg: &AlarmConfig, ts: i64, v: f64, mut active: u8) -> u8 {
         // Low slots see the negated value against negated limits (see `AlarmConfig`).
         let x = [v, v, -v, -v];
-        for slot in 0..4 {
+        for (slot, (since, x)) in self.since.iter_mut().zip(x).enumerate() {
             let bit = 1u8 << slot;
             let is_active = active & bit != 0;
             let flipping = if is_active {
-                x[slot] < cfg.clear[slot]
+                x < cfg.clear[slot]
             } else {
-                x[slot] >= cfg.raise[slot]
+                x >= cfg.raise[slot]
             };
             if !flipping {
-                self.since[slot] = NEVER;
+                *since = NEVER;
                 continue;
             }
-            if self.since[slot] == NEVER {
-                self.since[slot] = ts;
+            if *since == NEVER {
+                *since = ts;
             }
             let delay = if is_active {
                 cfg.off_delay_ms
             } else {
                 cfg.on_delay_ms
             };
-            if ts.saturating_sub(self.since[slot]) >= i64::from(delay) {
+            if ts.saturating_sub(*since) >= i64::from(delay) {
                 active ^= bit;
-                self.since[slot] = NEVER;
+                *since = NEVER;
             }
         }
         active
