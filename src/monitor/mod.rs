@@ -1,0 +1,3 @@
+//! Monitoring of major hazard sources: sensors, readings, alarms.
+
+pub mod alarm;
