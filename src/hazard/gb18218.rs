@@ -149,7 +149,9 @@ pub struct Term {
     pub beta_q_over_critical: Option<f64>,
     pub source: CriticalSource,
     pub beta_source: Option<BetaSource>,
-    /// The category that gave Q (Table 2) or β (Table 4).
+    /// The hazard category taken for this substance (the lowest-Q one when several
+    /// were given). It set Q when `source` is `table2` and β when `beta_source` is
+    /// `table4`; otherwise it is shown for the record only.
     pub category: Option<String>,
     pub category_source: Option<CategorySource>,
     pub override_reason: Option<String>,
