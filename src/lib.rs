@@ -11,6 +11,7 @@ pub mod db;
 pub mod demo;
 pub mod error;
 pub mod geo;
+pub mod hazard;
 pub mod meta;
 pub mod metrics;
 pub mod monitor;
