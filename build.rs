@@ -36,7 +36,9 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR")).join("web-dist");
 
     if env::var("YINGJI_SKIP_WEB_BUILD").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")) {
-        warn("YINGJI_SKIP_WEB_BUILD is set: the web UI is not built; the binary serves a placeholder page");
+        warn(
+            "YINGJI_SKIP_WEB_BUILD is set: the web UI is not built; the binary serves a placeholder page",
+        );
         empty_dist(&out_dir);
         return;
     }
@@ -58,13 +60,24 @@ fn main() {
 
     if needs_install(&web_dir) {
         run(
-            Command::new(npm).args(["ci", "--no-audit", "--no-fund"]).current_dir(&web_dir),
+            Command::new(npm)
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(&web_dir),
             "npm ci (installing the web UI's dependencies)",
         );
     }
     run(
         Command::new(npx)
-            .args(["--no", "--", "vite", "build", "--emptyOutDir", "--logLevel", "warn", "--outDir"])
+            .args([
+                "--no",
+                "--",
+                "vite",
+                "build",
+                "--emptyOutDir",
+                "--logLevel",
+                "warn",
+                "--outDir",
+            ])
             .arg(&out_dir)
             .current_dir(&web_dir)
             // Keeps generated type declarations out of web/src, which would otherwise
@@ -73,7 +86,10 @@ fn main() {
         "vite build (building the web UI)",
     );
     if !out_dir.join("index.html").exists() {
-        fail(&format!("vite build finished but {} has no index.html", out_dir.display()));
+        fail(&format!(
+            "vite build finished but {} has no index.html",
+            out_dir.display()
+        ));
     }
 }
 
@@ -83,7 +99,9 @@ fn warn(msg: &str) {
 
 fn fail(msg: &str) -> ! {
     eprintln!("\nerror: building the web UI failed: {msg}");
-    eprintln!("hint: fix the UI build (cd web && npm ci && npx vite build), or set YINGJI_SKIP_WEB_BUILD=1 to build the binary without the UI\n");
+    eprintln!(
+        "hint: fix the UI build (cd web && npm ci && npx vite build), or set YINGJI_SKIP_WEB_BUILD=1 to build the binary without the UI\n"
+    );
     std::process::exit(1);
 }
 
@@ -92,7 +110,8 @@ fn empty_dist(out_dir: &Path) {
         // A previous build may have left a UI there; a skipped build must not embed a stale one.
         let _ = fs::remove_dir_all(out_dir);
     }
-    fs::create_dir_all(out_dir).unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", out_dir.display())));
+    fs::create_dir_all(out_dir)
+        .unwrap_or_else(|e| fail(&format!("cannot create {}: {e}", out_dir.display())));
 }
 
 fn command_works(program: &str) -> bool {
@@ -107,7 +126,9 @@ fn command_works(program: &str) -> bool {
 /// install in `node_modules/.package-lock.json`.
 fn needs_install(web_dir: &Path) -> bool {
     let installed = web_dir.join("node_modules/.package-lock.json");
-    let (Some(installed_at), Some(locked_at)) = (mtime(&installed), mtime(&web_dir.join("package-lock.json"))) else {
+    let (Some(installed_at), Some(locked_at)) =
+        (mtime(&installed), mtime(&web_dir.join("package-lock.json")))
+    else {
         return true;
     };
     locked_at > installed_at || !web_dir.join("node_modules/.bin").exists()

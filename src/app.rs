@@ -52,6 +52,9 @@ pub const PUBLIC_ROUTES: &[&str] = &[
         (name = "registry", description = "Administrative units, enterprises, facilities"),
         (name = "map", description = "GeoJSON layers of the one-map"),
         (name = "meta", description = "Reference lists and capabilities"),
+        (name = "hazard", description = "Major hazard sources (GB 18218-2018)"),
+        (name = "rules", description = "Standards calculators"),
+        (name = "monitor", description = "Sensors, ingest, readings and alarms"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -173,6 +176,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::audit::router())
         .merge(crate::meta::router())
         .merge(crate::registry::routes::router())
+        .merge(crate::hazard::routes::router())
+        .merge(crate::monitor::sensors::router())
 }
 
 /// The whole router and its OpenAPI document.

@@ -99,8 +99,18 @@ pub enum Command {
         #[arg(long)]
         db: Option<String>,
     },
+    /// The standards calculators on the command line (same JSON as the API).
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print a commented settings file with the defaults.
     PrintDefaultConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// GB 18218-2018 identification and grading of a unit: FILE.json (`-` for standard input)
+    /// holds `{"exposed_population": N, "substances": [...]}`; the result is printed as JSON.
+    Gb18218 { file: PathBuf },
 }
 
 pub const DEFAULT_DEMO_PASSWORD: &str = "yingji-demo";
@@ -243,6 +253,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo(settings, password).await
         }
         Command::User(cmd) => user(&cli, cmd).await,
+        Command::Rules(RulesCommand::Gb18218 { file }) => {
+            let text = if file.as_os_str() == "-" {
+                let mut s = String::new();
+                std::io::stdin()
+                    .read_to_string(&mut s)
+                    .context("reading standard input")?;
+                s
+            } else {
+                std::fs::read_to_string(file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let input: crate::hazard::gb18218::Gb18218Input =
+                serde_json::from_str(&text).context("the input is not a valid GB 18218 request")?;
+            let result = crate::hazard::gb18218::evaluate(&input)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.field()))?;
+            println!("{}", serde_json::to_string_pretty(&result)?);
+            Ok(())
+        }
         Command::Import {
             kind,
             file,
@@ -372,8 +400,8 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
     let report = crate::demo::seed_if_empty(&db).await?;
     if report.seeded {
         println!(
-            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities.",
-            report.units, report.enterprises, report.facilities
+            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities, {} hazard-source units.",
+            report.units, report.enterprises, report.facilities, report.hazard_units
         );
     } else {
         println!(

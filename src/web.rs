@@ -47,7 +47,10 @@ pub fn ui_built() -> bool {
 
 async fn handle(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     respond(&method, uri.path(), &headers, &|p| {
-        Dist::get(p).map(|f| Asset { data: f.data, hash: f.metadata.sha256_hash() })
+        Dist::get(p).map(|f| Asset {
+            data: f.data,
+            hash: f.metadata.sha256_hash(),
+        })
     })
 }
 
@@ -67,7 +70,10 @@ enum Target<'a> {
     /// The UI: a file at the root of the build if it exists, else `index.html`.
     /// `looks_like_file` is true when the last segment has a file extension, so a
     /// missing `/robots.txt` is a 404 rather than the UI.
-    Page { file: &'a str, looks_like_file: bool },
+    Page {
+        file: &'a str,
+        looks_like_file: bool,
+    },
 }
 
 fn classify(path: &str) -> Target<'_> {
@@ -81,10 +87,18 @@ fn classify(path: &str) -> Target<'_> {
     }
     let last = rel.rsplit('/').next().unwrap_or("");
     let looks_like_file = last.contains('.') && !last.starts_with('.') && !last.ends_with('.');
-    Target::Page { file: rel, looks_like_file }
+    Target::Page {
+        file: rel,
+        looks_like_file,
+    }
 }
 
-fn respond(method: &Method, path: &str, headers: &HeaderMap, lookup: &dyn Fn(&str) -> Option<Asset>) -> Response {
+fn respond(
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    lookup: &dyn Fn(&str) -> Option<Asset>,
+) -> Response {
     let target = classify(path);
     if target == Target::ServerNotFound {
         return api_not_found(path);
@@ -111,7 +125,10 @@ fn respond(method: &Method, path: &str, headers: &HeaderMap, lookup: &dyn Fn(&st
             Some(asset) => file_response(path, asset, CACHE_IMMUTABLE, headers, head),
             None => plain_not_found(),
         },
-        Target::Page { file, looks_like_file } => {
+        Target::Page {
+            file,
+            looks_like_file,
+        } => {
             if !file.is_empty() && file != "index.html" {
                 if let Some(asset) = lookup(file) {
                     return file_response(path, asset, CACHE_SHORT, headers, head);
@@ -125,7 +142,13 @@ fn respond(method: &Method, path: &str, headers: &HeaderMap, lookup: &dyn Fn(&st
     }
 }
 
-fn file_response(name: &str, asset: Asset, cache: &'static str, req: &HeaderMap, head: bool) -> Response {
+fn file_response(
+    name: &str,
+    asset: Asset,
+    cache: &'static str,
+    req: &HeaderMap,
+    head: bool,
+) -> Response {
     let etag = format!("\"{}\"", hex::encode(&asset.hash[..16]));
     let mime = mime_guess::from_path(name).first_or_octet_stream();
     let mut res = if req
@@ -136,13 +159,20 @@ fn file_response(name: &str, asset: Asset, cache: &'static str, req: &HeaderMap,
         StatusCode::NOT_MODIFIED.into_response()
     } else {
         let len = asset.data.len();
-        let body = if head { Body::empty() } else { Body::from(asset.data) };
+        let body = if head {
+            Body::empty()
+        } else {
+            Body::from(asset.data)
+        };
         let mut res = Response::new(body);
-        res.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+        res.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
         res
     };
     let h = res.headers_mut();
-    let content_type = if mime.type_() == mime_guess::mime::TEXT || mime.essence_str() == "application/javascript" {
+    let content_type = if mime.type_() == mime_guess::mime::TEXT
+        || mime.essence_str() == "application/javascript"
+    {
         format!("{}; charset=utf-8", mime.essence_str())
     } else {
         mime.essence_str().to_owned()
@@ -154,7 +184,10 @@ fn file_response(name: &str, asset: Asset, cache: &'static str, req: &HeaderMap,
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     res
 }
 
@@ -166,7 +199,12 @@ fn api_not_found(path: &str) -> Response {
 }
 
 fn plain_not_found() -> Response {
-    (StatusCode::NOT_FOUND, [(header::CACHE_CONTROL, CACHE_NONE)], "not found").into_response()
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, CACHE_NONE)],
+        "not found",
+    )
+        .into_response()
 }
 
 const NOT_BUILT_HTML: &str = r#"<!doctype html>
@@ -204,13 +242,19 @@ mod tests {
 
     fn built() -> impl Fn(&str) -> Option<Asset> {
         let files: HashMap<&'static str, &'static [u8]> = HashMap::from([
-            ("index.html", b"<!doctype html><div id=app></div>".as_slice()),
+            (
+                "index.html",
+                b"<!doctype html><div id=app></div>".as_slice(),
+            ),
             ("assets/index-abc123.js", b"console.log(1)".as_slice()),
             ("assets/index-abc123.css", b"body{}".as_slice()),
             ("favicon.svg", b"<svg/>".as_slice()),
         ]);
         move |p| {
-            files.get(p).map(|d| Asset { data: Cow::Borrowed(*d), hash: [7; 32] })
+            files.get(p).map(|d| Asset {
+                data: Cow::Borrowed(*d),
+                hash: [7; 32],
+            })
         }
     }
 
@@ -218,12 +262,17 @@ mod tests {
         respond(&Method::GET, path, &HeaderMap::new(), lookup)
     }
 
-    fn header<'a>(res: &'a Response, name: header::HeaderName) -> &'a str {
-        res.headers().get(name).map(|v| v.to_str().unwrap()).unwrap_or("")
+    fn header(res: &Response, name: header::HeaderName) -> &str {
+        res.headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or("")
     }
 
     async fn body(res: Response) -> String {
-        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+            .await
+            .unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
@@ -239,21 +288,48 @@ mod tests {
 
     #[test]
     fn paths_are_classified_as_assets_or_pages() {
-        assert_eq!(classify("/assets/index-abc.js"), Target::Asset("index-abc.js"));
-        assert_eq!(classify("/"), Target::Page { file: "", looks_like_file: false });
-        assert_eq!(classify("/enterprises/01J9Z"), Target::Page { file: "enterprises/01J9Z", looks_like_file: false });
-        assert_eq!(classify("/robots.txt"), Target::Page { file: "robots.txt", looks_like_file: true });
+        assert_eq!(
+            classify("/assets/index-abc.js"),
+            Target::Asset("index-abc.js")
+        );
+        assert_eq!(
+            classify("/"),
+            Target::Page {
+                file: "",
+                looks_like_file: false
+            }
+        );
+        assert_eq!(
+            classify("/enterprises/01J9Z"),
+            Target::Page {
+                file: "enterprises/01J9Z",
+                looks_like_file: false
+            }
+        );
+        assert_eq!(
+            classify("/robots.txt"),
+            Target::Page {
+                file: "robots.txt",
+                looks_like_file: true
+            }
+        );
     }
 
     #[tokio::test]
     async fn an_asset_is_served_with_its_type_and_a_long_cache() {
         let res = get("/assets/index-abc123.js", &built());
         assert_eq!(res.status(), StatusCode::OK);
-        assert_eq!(header(&res, header::CONTENT_TYPE), "text/javascript; charset=utf-8");
+        assert_eq!(
+            header(&res, header::CONTENT_TYPE),
+            "text/javascript; charset=utf-8"
+        );
         assert_eq!(header(&res, header::CACHE_CONTROL), CACHE_IMMUTABLE);
         assert_eq!(body(res).await, "console.log(1)");
         let css = get("/assets/index-abc123.css", &built());
-        assert_eq!(header(&css, header::CONTENT_TYPE), "text/css; charset=utf-8");
+        assert_eq!(
+            header(&css, header::CONTENT_TYPE),
+            "text/css; charset=utf-8"
+        );
     }
 
     #[tokio::test]
@@ -268,7 +344,10 @@ mod tests {
         for path in ["/", "/login", "/enterprises/01J9Z", "/index.html"] {
             let res = get(path, &built());
             assert_eq!(res.status(), StatusCode::OK, "{path}");
-            assert_eq!(header(&res, header::CONTENT_TYPE), "text/html; charset=utf-8");
+            assert_eq!(
+                header(&res, header::CONTENT_TYPE),
+                "text/html; charset=utf-8"
+            );
             assert_eq!(header(&res, header::CACHE_CONTROL), CACHE_NONE);
             assert!(body(res).await.contains("id=app"));
         }
@@ -280,7 +359,10 @@ mod tests {
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(header(&res, header::CONTENT_TYPE), "image/svg+xml");
         assert_eq!(get("/robots.txt", &built()).status(), StatusCode::NOT_FOUND);
-        assert_eq!(get("/assets/../index.html", &built()).status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            get("/assets/../index.html", &built()).status(),
+            StatusCode::NOT_FOUND
+        );
     }
 
     #[tokio::test]
@@ -325,7 +407,9 @@ mod tests {
     async fn the_router_serves_through_axum() {
         use tower::ServiceExt;
         let app: Router = router();
-        let req = axum::http::Request::get("/api/v1/none").body(Body::empty()).unwrap();
+        let req = axum::http::Request::get("/api/v1/none")
+            .body(Body::empty())
+            .unwrap();
         let res = app.oneshot(req).await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND);
     }

@@ -1,6 +1,7 @@
 //! The demo district: a deterministic generator and the code that seeds a store with it.
 
 pub mod generator;
+pub mod hazard;
 
 use crate::audit::{self, Actor};
 use crate::auth::Role;
@@ -19,6 +20,7 @@ pub struct SeedReport {
     pub units: usize,
     pub enterprises: usize,
     pub facilities: usize,
+    pub hazard_units: usize,
 }
 
 /// Fills an empty store with the demo district (units, enterprises, facilities) in one
@@ -34,8 +36,24 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
         let area = u.geometry.as_ref().and_then(area_km2_of_geojson);
         store::upsert_unit(&mut tx, u, area).await?;
     }
+    let mut ids = std::collections::HashMap::new();
     for e in &registry.enterprises {
-        store::insert_enterprise(&mut tx, &crate::db::new_id(), e).await?;
+        let id = crate::db::new_id();
+        store::insert_enterprise(&mut tx, &id, e).await?;
+        ids.insert(e.credit_code.clone(), id);
+    }
+    let hazard_units = hazard::demo_hazard_units(DEMO_SEED, &registry.enterprises);
+    for (credit_code, unit) in &hazard_units {
+        let Some(enterprise_id) = ids.get(credit_code) else {
+            continue;
+        };
+        let unit = crate::hazard::model::HazardUnitInput {
+            enterprise_id: enterprise_id.clone(),
+            ..unit.clone()
+        };
+        let (unit, grading) = crate::hazard::validate_and_grade(&unit)
+            .map_err(|e| anyhow::anyhow!("demo hazard unit: {e}"))?;
+        crate::hazard::store::save(&mut tx, &crate::db::new_id(), &unit, &grading, false).await?;
     }
     for f in &registry.facilities {
         store::insert_facility(&mut tx, &crate::db::new_id(), f).await?;
@@ -47,7 +65,7 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
         crate::DISTRICT_CODE,
         "seed",
         None,
-        Some(&serde_json::json!({"units": units.len(), "enterprises": registry.enterprises.len(), "facilities": registry.facilities.len(), "seed": DEMO_SEED})),
+        Some(&serde_json::json!({"units": units.len(), "enterprises": registry.enterprises.len(), "facilities": registry.facilities.len(), "hazard_units": hazard_units.len(), "seed": DEMO_SEED})),
     )
     .await?;
     tx.commit().await?;
@@ -56,6 +74,7 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
         units: units.len(),
         enterprises: registry.enterprises.len(),
         facilities: registry.facilities.len(),
+        hazard_units: hazard_units.len(),
     })
 }
 

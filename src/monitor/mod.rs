@@ -1,3 +1,4 @@
 //! Monitoring of major hazard sources: sensors, readings, alarms.
 
 pub mod alarm;
+pub mod sensors;
