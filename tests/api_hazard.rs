@@ -191,3 +191,154 @@ async fn the_gb18218_calculator_answers_the_issue_example_over_http() {
     assert_eq!(err["error"]["field"], "exposed_population");
     app.stop().await;
 }
+
+fn sensor(enterprise_id: &str, code: &str) -> Value {
+    json!({
+        "enterprise_id": enterprise_id, "code": code, "name": "1#罐液位", "kind": "level", "unit_of_measure": "m",
+        "range_min": 0, "range_max": 20, "l": 2, "h": 16, "hh": 18, "deadband": 0.2, "on_delay_s": 5, "off_delay_s": 5,
+    })
+}
+
+#[tokio::test]
+async fn sensors_validate_their_alarm_settings_and_codes_are_unique_per_enterprise() {
+    each_backend!(|t| {
+        let f = common::seed_fixture(&t.db).await;
+        let app = common::TestApp::spawn(&t.db).await;
+        let token = app.login("supervisor").await;
+        let (_, unit_a) = app
+            .send_json(
+                Method::POST,
+                &token,
+                "/api/v1/hazard-sources",
+                &unit(&f.a1, 5.0, 0),
+            )
+            .await;
+        let mut body = sensor(&f.a1, "LT-101");
+        body["equipment_id"] = unit_a["equipment"][0]["id"].clone();
+        let (s, created) = app
+            .send_json(Method::POST, &token, "/api/v1/sensors", &body)
+            .await;
+        assert_eq!(s, 201, "{created}");
+        assert_eq!(
+            created["unit_id"], unit_a["id"],
+            "the unit follows from the equipment"
+        );
+        assert_eq!(created["num"], 1);
+        let (s, dup) = app
+            .send_json(
+                Method::POST,
+                &token,
+                "/api/v1/sensors",
+                &sensor(&f.a1, "LT-101"),
+            )
+            .await;
+        assert_eq!((s, dup["error"]["field"].as_str()), (409, Some("code")));
+        // The same code in another enterprise is another sensor.
+        let (s, other) = app
+            .send_json(
+                Method::POST,
+                &token,
+                "/api/v1/sensors",
+                &sensor(&f.b1, "LT-101"),
+            )
+            .await;
+        assert_eq!(s, 201);
+        assert_eq!(other["num"], 2);
+        // Thresholds out of order are refused, naming the field.
+        let mut bad = sensor(&f.a1, "LT-102");
+        bad["hh"] = json!(15);
+        let (s, err) = app
+            .send_json(Method::POST, &token, "/api/v1/sensors", &bad)
+            .await;
+        assert_eq!(s, 422, "{err}");
+        assert!(err["error"]["field"].as_str().is_some(), "{err}");
+        // Equipment of another enterprise cannot carry this enterprise's sensor.
+        let mut foreign = sensor(&f.b1, "LT-103");
+        foreign["equipment_id"] = unit_a["equipment"][0]["id"].clone();
+        let (s, err) = app
+            .send_json(Method::POST, &token, "/api/v1/sensors", &foreign)
+            .await;
+        assert_eq!(
+            (s, err["error"]["field"].as_str()),
+            (422, Some("equipment_id"))
+        );
+        // An enterprise user sees only its own sensors.
+        let ent = app.login("enterprise").await;
+        let (_, mine) = app.get_json(&ent, "/api/v1/sensors").await;
+        assert_eq!(mine["total"], 1);
+        let (s, _) = app
+            .get_json(
+                &ent,
+                &format!("/api/v1/sensors/{}", other["id"].as_str().expect("id")),
+            )
+            .await;
+        assert_eq!(s, 404);
+        app.stop().await;
+    });
+}
+
+#[tokio::test]
+async fn ingest_tokens_are_shown_once_listed_by_fingerprint_and_revocable() {
+    each_backend!(|t| {
+        let f = common::seed_fixture(&t.db).await;
+        let app = common::TestApp::spawn(&t.db).await;
+        let token = app.login("enterprise").await;
+        let (s, created) = app
+            .send_json(
+                Method::POST,
+                &token,
+                &format!("/api/v1/enterprises/{}/ingest-tokens", f.a1),
+                &json!({"name": "1号网关"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{created}");
+        let secret = created["token"]
+            .as_str()
+            .expect("token shown once")
+            .to_string();
+        assert_eq!(
+            yingji::monitor::sensors::enterprise_of_token(&t.db, &secret)
+                .await
+                .expect("db"),
+            Some(f.a1.clone())
+        );
+        let (_, list) = app
+            .get_json(
+                &token,
+                &format!("/api/v1/enterprises/{}/ingest-tokens", f.a1),
+            )
+            .await;
+        assert!(
+            list["items"][0]["token"].is_null(),
+            "the secret is never listed"
+        );
+        let fp = list["items"][0]["fingerprint"]
+            .as_str()
+            .expect("fingerprint")
+            .to_string();
+        let (s, _) = app
+            .send_json(
+                Method::POST,
+                &token,
+                &format!("/api/v1/enterprises/{}/ingest-tokens", f.b1),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(s, 404, "another enterprise's gateway is out of scope");
+        let r = app
+            .client
+            .delete(app.url(&format!("/api/v1/enterprises/{}/ingest-tokens/{fp}", f.a1)))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("req");
+        assert_eq!(r.status(), 204);
+        assert_eq!(
+            yingji::monitor::sensors::enterprise_of_token(&t.db, &secret)
+                .await
+                .expect("db"),
+            None
+        );
+        app.stop().await;
+    });
+}

@@ -214,3 +214,37 @@ fn serve_stops_gracefully_on_sigterm() {
     let status = child.wait().expect("wait");
     assert!(status.success(), "exit after SIGTERM: {status:?}");
 }
+
+#[test]
+fn rules_gb18218_reads_standard_input_and_prints_the_grade() {
+    let mut child = yingji()
+        .args(["rules", "gb18218", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(r#"{"exposed_population": 60, "substances": [{"name": "二氧化硫", "quantity_t": 200}]}"#.as_bytes())
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    // The published exam answer: R = 1.5 × 2 × 200/20 = 30, grade 3.
+    assert_eq!(v["r"], 30.0);
+    assert_eq!(v["grade"], 3);
+    let out = yingji()
+        .args(["rules", "gb18218", "/no/such/file.json"])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+}
