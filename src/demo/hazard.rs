@@ -169,10 +169,10 @@ pub fn demo_hazard_units(
         let units = rng.gen_range(1..=2);
         for k in 0..units {
             let target = match rng.gen_range(0..100) {
-                0..=44 => Target::NotMajor,
-                45..=69 => Target::Grade(4),
-                70..=84 => Target::Grade(3),
-                85..=94 => Target::Grade(2),
+                0..=69 => Target::NotMajor,
+                70..=82 => Target::Grade(4),
+                83..=91 => Target::Grade(3),
+                92..=96 => Target::Grade(2),
                 _ => Target::Grade(1),
             };
             // Bounded retries: the last draw is kept whatever it grades as.
@@ -267,7 +267,8 @@ mod tests {
             }
         }
         let major: usize = per_grade[1..].iter().sum();
-        assert!((36..=150).contains(&major), "{per_grade:?}");
+        eprintln!("demo hazard units by grade (0 = not major): {per_grade:?}");
+        assert!((36..=90).contains(&major), "several dozen: {per_grade:?}");
         assert!(
             per_grade[1..].iter().all(|n| *n >= 3),
             "every grade present: {per_grade:?}"
