@@ -13,6 +13,7 @@ pub mod error;
 pub mod geo;
 pub mod meta;
 pub mod metrics;
+pub mod monitor;
 pub mod paging;
 pub mod registry;
 pub mod time;

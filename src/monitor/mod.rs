@@ -1,0 +1,2 @@
+//! Monitoring.
+pub mod readings;
