@@ -243,7 +243,7 @@ async fn a_store_dropped_without_compaction_replays_its_log_exactly_once() {
                 .expect("opens");
             for i in 0..20 {
                 let batch: Vec<Reading> = (0..50)
-                    .map(|j| r(j % 3, T0 + i * 50 + j as i64, (i * j) as f64))
+                    .map(|j| r(j % 3, T0 + i * 50 + j as i64, (i * j as i64) as f64))
                     .collect();
                 store.append(&batch).await.expect("append");
                 model.add(&batch);
