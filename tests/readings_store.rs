@@ -422,6 +422,40 @@ async fn merging_a_past_day_leaves_one_block_and_the_same_answers() {
 }
 
 #[tokio::test]
+async fn many_blocks_of_today_are_merged_before_the_day_ends() {
+    each_backend!(|t| {
+        let store = ReadingStore::open(t.db.clone(), cfg())
+            .await
+            .expect("opens");
+        let today = yingji::db::now_ms().div_euclid(DAY_MS) * DAY_MS;
+        for i in 0..40 {
+            store
+                .append(&[r(1, today + i, i as f64)])
+                .await
+                .expect("append");
+            store.compact_now().await.expect("compacts");
+        }
+        assert_eq!(store.merge_now(100).await.expect("merges"), 1);
+        assert_eq!(store.table_counts().await.expect("counts"), (0, 1, 40));
+        // A few blocks of today are left alone.
+        store
+            .append(&[r(1, today + 100, 1.0)])
+            .await
+            .expect("append");
+        store.compact_now().await.expect("compacts");
+        assert_eq!(store.merge_now(100).await.expect("merges"), 0);
+        assert_eq!(
+            store
+                .raw(1, today, today + DAY_MS, 100)
+                .await
+                .expect("raw")
+                .len(),
+            41
+        );
+    });
+}
+
+#[tokio::test]
 async fn concurrent_appends_share_commits_and_lose_nothing() {
     each_backend!(|t| {
         let store = ReadingStore::open(t.db.clone(), cfg())
@@ -530,43 +564,55 @@ async fn measure_ingest_and_a_thirty_day_chart() {
         .unwrap_or(5_000_000);
     let sensors = 10_000u32;
     let writers = 4;
+    let segments = 4;
+    let per_segment = total / segments;
     let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..writers {
-        let store = store.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(w as u64);
-            let batches = total / 1000 / writers;
-            let mut batch = Vec::with_capacity(1000);
-            for b in 0..batches {
-                batch.clear();
-                for k in 0..1000 {
-                    let n = (b * 1000 + k) * writers + w;
-                    let sensor = (n % sensors as usize) as u32;
-                    let ts = T0 + (n / sensors as usize) as i64 * 10_000;
-                    batch.push(r(sensor, ts, 20.0 + rng.gen_range(0..100) as f64 / 10.0));
+    for seg in 0..segments {
+        let seg_start = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(w as u64);
+                let batches = per_segment / 1000 / writers;
+                let mut batch = Vec::with_capacity(1000);
+                for b in 0..batches {
+                    batch.clear();
+                    for k in 0..1000 {
+                        let n = seg * per_segment + (b * 1000 + k) * writers + w;
+                        let sensor = (n % sensors as usize) as u32;
+                        let ts = T0 + (n / sensors as usize) as i64 * 10_000;
+                        batch.push(r(sensor, ts, 20.0 + rng.gen_range(0..100) as f64 / 10.0));
+                    }
+                    store.append(&batch).await.expect("append");
                 }
-                store.append(&batch).await.expect("append");
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("task");
+            }));
+        }
+        for task in tasks {
+            task.await.expect("task");
+        }
+        let secs = seg_start.elapsed().as_secs_f64();
+        let mem = store.memory();
+        eprintln!(
+            "segment {seg}: {per_segment} readings in {secs:.2} s = {:.0} readings/s; memtable {} readings, {} bytes",
+            per_segment as f64 / secs,
+            mem.readings,
+            mem.bytes
+        );
     }
     let secs = started.elapsed().as_secs_f64();
-    let mem = store.memory();
     eprintln!(
-        "ingest: {total} readings in {secs:.2} s = {:.0} readings/s; memtable {} readings, {} bytes",
-        total as f64 / secs,
-        mem.readings,
-        mem.bytes
+        "ingest: {total} readings in {secs:.2} s = {:.0} readings/s",
+        total as f64 / secs
     );
     bg.stop().await;
     let c = Instant::now();
     store.compact_now().await.expect("compacts");
+    let secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "final compaction {:?}; counts {:?}",
+        "final compaction {:?}; ingest including it: {:.0} readings/s; counts {:?}",
         c.elapsed(),
+        total as f64 / secs,
         store.table_counts().await
     );
 

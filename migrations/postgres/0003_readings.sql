@@ -23,3 +23,7 @@ CREATE TABLE reading_blocks (
     data BYTEA NOT NULL
 );
 CREATE INDEX reading_blocks_sensor_t_max ON reading_blocks(sensor_num, t_max);
+
+-- The bodies and blocks are compressed already: spare TOAST its futile pglz attempt.
+ALTER TABLE reading_log ALTER COLUMN body SET STORAGE EXTERNAL;
+ALTER TABLE reading_blocks ALTER COLUMN data SET STORAGE EXTERNAL;

@@ -47,6 +47,10 @@ use memtable::{BlockDraft, Memtable, NewBlock};
 /// Milliseconds in a UTC day: blocks never cross midnight.
 pub const DAY_MS: i64 = 86_400_000;
 
+/// Today's blocks of a sensor are merged once there are more than this many; finished
+/// days are merged into one block whatever their count.
+const MERGE_TODAY_OVER: i64 = 32;
+
 /// The most buckets one query may ask for.
 pub const MAX_BUCKETS: i64 = 100_000;
 
@@ -357,8 +361,9 @@ impl ReadingStore {
         Ok(report)
     }
 
-    /// Merges, for up to `max_days` (sensor, finished UTC day) pairs, the day's blocks into
-    /// one. Returns how many pairs were merged.
+    /// Merges, for up to `max_days` (sensor, UTC day) pairs, the day's blocks into one:
+    /// finished days with more than one block, and today when it has many. Returns how
+    /// many pairs were merged.
     #[tracing::instrument(skip_all, name = "readings_merge")]
     pub async fn merge_now(&self, max_days: usize) -> Result<usize, ReadingsError> {
         let _g = self.inner.maintenance.lock().await;
@@ -366,7 +371,7 @@ impl ReadingStore {
         let today = crate::db::now_ms().div_euclid(DAY_MS);
         let limit = i64::try_from(max_days).unwrap_or(i64::MAX);
         let mut merged = 0;
-        for c in sql::merge_candidates(db, today, limit).await? {
+        for c in sql::merge_candidates(db, today, MERGE_TODAY_OVER, limit).await? {
             // Read outside the transaction: it then only writes, so on SQLite it never has
             // to upgrade a stale read snapshot (which fails at once with SQLITE_BUSY). The
             // maintenance lock keeps the blocks from changing meanwhile.

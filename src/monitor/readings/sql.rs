@@ -191,22 +191,26 @@ pub struct MergeCandidate {
     pub day: i64,
 }
 
-/// (sensor, UTC day) pairs before `before_day` that have more than one block.
+/// (sensor, UTC day) pairs worth merging: a finished day (before `today`) with more than
+/// one block, or any day with more than `many` blocks, which happens today when the
+/// memtable fills every few seconds under heavy ingest.
 pub async fn merge_candidates(
     db: &Db,
-    before_day: i64,
+    today: i64,
+    many: i64,
     limit: i64,
 ) -> Result<Vec<MergeCandidate>, DbError> {
     // Integer division on BIGINT truncates toward zero on both backends; days before 1970
     // would need floor division, and no sensor reports from then.
     db.fetch_all(
         &Sql::new(
-            "SELECT sensor_num, t_min / 86400000 AS day FROM reading_blocks \
-             WHERE t_min >= 0 AND t_min < $1 \
-             GROUP BY sensor_num, t_min / 86400000 HAVING COUNT(*) > 1 \
-             ORDER BY sensor_num, day LIMIT $2",
+            "SELECT sensor_num, t_min / 86400000 AS day FROM reading_blocks WHERE t_min >= 0 \
+             GROUP BY sensor_num, t_min / 86400000 \
+             HAVING (t_min / 86400000 < $1 AND COUNT(*) > 1) OR COUNT(*) > $2 \
+             ORDER BY sensor_num, day LIMIT $3",
         )
-        .bind(before_day * 86_400_000)
+        .bind(today)
+        .bind(many)
         .bind(limit),
     )
     .await
