@@ -1,4 +1,5 @@
 //! Monitoring of major hazard sources: sensors, readings, alarms.
 
 pub mod alarm;
+pub mod readings;
 pub mod sensors;
