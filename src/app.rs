@@ -25,6 +25,7 @@ use crate::error::ApiError;
 pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
+    pub monitor: Arc<crate::monitor::ingest::Monitor>,
 }
 
 /// Routes that answer without a login. Every other route takes a `CurrentUser` and so
@@ -71,6 +72,15 @@ impl Modify for SecurityAddon {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some("Token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "ingest_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Per-enterprise ingest token from POST /api/v1/enterprises/{id}/ingest-tokens"))
                     .build(),
             ),
         );
@@ -178,6 +188,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::registry::routes::router())
         .merge(crate::hazard::routes::router())
         .merge(crate::monitor::sensors::router())
+        .merge(crate::monitor::ingest::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -205,6 +216,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     db: Db,
+    monitor: Arc<crate::monitor::ingest::Monitor>,
 }
 
 impl Application {
@@ -218,15 +230,25 @@ impl Application {
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
         crate::metrics::init();
         let listener = TcpListener::bind(&settings.bind).await?;
+        let monitor = Arc::new(
+            crate::monitor::ingest::Monitor::open(
+                db.clone(),
+                settings.monitor.store_config(),
+                settings.monitor.ingest_limits(),
+            )
+            .await?,
+        );
         let state = AppState {
             db: db.clone(),
             settings: Arc::new(settings),
+            monitor: monitor.clone(),
         };
         let (router, _) = router(state);
         Ok(Application {
             listener,
             router,
             db,
+            monitor,
         })
     }
 
@@ -239,9 +261,12 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Compaction, merging and retention purges run beside the server.
+        let background = self.monitor.store.start_background();
         axum::serve(self.listener, self.router.into_make_service())
             .with_graceful_shutdown(shutdown)
             .await?;
+        background.stop().await;
         self.db.close().await;
         Ok(())
     }

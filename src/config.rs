@@ -9,7 +9,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys of [`Settings`], for picking our variables out of the environment.
-const SECTIONS: [&str; 7] = ["db", "bind", "data_dir", "log", "auth", "map", "import"];
+const SECTIONS: [&str; 8] = [
+    "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor",
+];
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
@@ -24,6 +26,45 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub map: MapSettings,
     pub import: ImportSettings,
+    pub monitor: MonitorSettings,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MonitorSettings {
+    /// Readings are kept this many days, then purged.
+    pub retention_days: u64,
+    /// Most readings in one ingest batch (HTTP or MQTT); a larger batch is refused (413).
+    pub max_batch: usize,
+    /// Readings held in memory before they are compacted into per-sensor blocks (20 bytes each).
+    pub memtable_readings: usize,
+}
+
+impl Default for MonitorSettings {
+    fn default() -> Self {
+        MonitorSettings {
+            retention_days: 400,
+            max_batch: 10_000,
+            memtable_readings: 2_000_000,
+        }
+    }
+}
+
+impl MonitorSettings {
+    pub fn store_config(&self) -> crate::monitor::readings::StoreConfig {
+        crate::monitor::readings::StoreConfig {
+            memtable_limit: self.memtable_readings.max(1),
+            retention: std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400)),
+            ..Default::default()
+        }
+    }
+
+    pub fn ingest_limits(&self) -> crate::monitor::ingest::IngestLimits {
+        crate::monitor::ingest::IngestLimits {
+            max_batch: self.max_batch.max(1),
+            ..Default::default()
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -81,6 +122,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             map: MapSettings::default(),
             import: ImportSettings::default(),
+            monitor: MonitorSettings::default(),
         }
     }
 }
@@ -136,6 +178,7 @@ impl fmt::Debug for Settings {
             .field("auth", &self.auth)
             .field("map", &self.map)
             .field("import", &self.import)
+            .field("monitor", &self.monitor)
             .finish()
     }
 }
@@ -263,6 +306,14 @@ secure_cookie = false
 [import]
 # Largest accepted import file, bytes.
 max_bytes = {max_bytes}
+
+[monitor]
+# Sensor readings are kept this many days, then purged.
+retention_days = {retention_days}
+# Most readings in one ingest batch; a larger batch is refused with 413.
+max_batch = {max_batch}
+# Readings held in memory before compaction into per-sensor blocks (20 bytes each).
+memtable_readings = {memtable_readings}
 "#,
         db = d.db,
         bind = d.bind,
@@ -273,6 +324,9 @@ max_bytes = {max_bytes}
         lock = d.auth.lock_after_failures,
         lock_minutes = d.auth.lock_minutes,
         max_bytes = d.import.max_bytes,
+        retention_days = d.monitor.retention_days,
+        max_batch = d.monitor.max_batch,
+        memtable_readings = d.monitor.memtable_readings,
     )
 }
 

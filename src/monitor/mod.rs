@@ -1,5 +1,6 @@
 //! Monitoring of major hazard sources: sensors, readings, alarms.
 
 pub mod alarm;
+pub mod ingest;
 pub mod readings;
 pub mod sensors;

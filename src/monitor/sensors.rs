@@ -490,6 +490,7 @@ async fn create_sensor(
     )
     .await?;
     tx.commit().await?;
+    state.monitor.reload_sensors().await?;
     Ok((StatusCode::CREATED, Json(after)))
 }
 
@@ -538,6 +539,7 @@ async fn update_sensor(
     )
     .await?;
     tx.commit().await?;
+    state.monitor.reload_sensors().await?;
     Ok(Json(after))
 }
 
@@ -566,6 +568,7 @@ async fn delete_sensor(
     )
     .await?;
     tx.commit().await?;
+    state.monitor.reload_sensors().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -323,3 +323,29 @@ impl TestApp {
         }
     }
 }
+
+/// A level sensor (range 0–20 m) of an enterprise; returns its id and compact number.
+pub async fn seed_sensor(db: &Db, enterprise_id: &str, code: &str) -> (String, i64) {
+    let input: yingji::monitor::sensors::SensorInput = serde_json::from_value(json!({
+        "enterprise_id": enterprise_id, "code": code, "kind": "level", "unit_of_measure": "m",
+        "range_min": 0, "range_max": 20, "h": 16, "hh": 18,
+    }))
+    .expect("sensor input");
+    let id = yingji::db::new_id();
+    let mut tx = db.begin().await.expect("begin");
+    let num = yingji::monitor::sensors::insert(&mut tx, &id, &input)
+        .await
+        .expect("sensor");
+    tx.commit().await.expect("commit");
+    (id, num)
+}
+
+/// An ingest token of an enterprise's gateway.
+pub async fn ingest_token(db: &Db, enterprise_id: &str) -> String {
+    let mut tx = db.begin().await.expect("begin");
+    let (token, _) = yingji::monitor::sensors::create_token(&mut tx, enterprise_id, "test gateway")
+        .await
+        .expect("token");
+    tx.commit().await.expect("commit");
+    token
+}

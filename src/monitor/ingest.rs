@@ -1,0 +1,584 @@
+//! Ingest of sensor readings: the in-memory sensor index, `POST /ingest/readings` for
+//! gateways (per-enterprise bearer tokens) and the history of one sensor.
+//!
+//! A batch is validated item by item against the index, the valid readings are stored
+//! durably in the reading store, and only then is the answer sent: an acknowledged reading
+//! survives a killed process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::readings::{Reading, ReadingStore, ReadingsError, StoreConfig};
+use super::sensors;
+use crate::app::AppState;
+use crate::auth::{CurrentUser, Permission};
+use crate::db::{Db, DbError};
+use crate::error::{ApiError, ErrorBody};
+
+/// Ingest limits. A batch over `max_batch` readings is refused whole (413).
+#[derive(Debug, Clone)]
+pub struct IngestLimits {
+    pub max_batch: usize,
+    /// Readings stamped further than this ahead of the server's clock are refused.
+    pub max_clock_ahead_ms: i64,
+}
+
+impl Default for IngestLimits {
+    fn default() -> Self {
+        IngestLimits {
+            max_batch: 10_000,
+            max_clock_ahead_ms: 300_000,
+        }
+    }
+}
+
+/// Where a sensor code of an enterprise points.
+#[derive(Debug, Clone)]
+struct IndexEntry {
+    num: u32,
+    range: (f64, f64),
+}
+
+/// Sensor codes by enterprise, rebuilt whenever sensors change.
+#[derive(Debug, Default)]
+struct SensorIndex {
+    by_enterprise: HashMap<String, HashMap<String, IndexEntry>>,
+    /// Sensor ids (as gateways may also send) → (enterprise, code).
+    by_id: HashMap<String, (String, String)>,
+}
+
+/// The monitoring service shared by the handlers: reading store and sensor index.
+pub struct Monitor {
+    db: Db,
+    pub store: ReadingStore,
+    index: RwLock<Arc<SensorIndex>>,
+    pub limits: IngestLimits,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor").finish_non_exhaustive()
+    }
+}
+
+impl Monitor {
+    /// Opens the reading store (replaying its log) and loads the sensor index.
+    pub async fn open(
+        db: Db,
+        cfg: StoreConfig,
+        limits: IngestLimits,
+    ) -> Result<Monitor, ReadingsError> {
+        let store = ReadingStore::open(db.clone(), cfg).await?;
+        let m = Monitor {
+            db,
+            store,
+            index: RwLock::new(Arc::new(SensorIndex::default())),
+            limits,
+        };
+        m.reload_sensors().await?;
+        Ok(m)
+    }
+
+    /// Rebuilds the sensor index from the database (after a sensor is created, changed or deleted).
+    pub async fn reload_sensors(&self) -> Result<(), DbError> {
+        let all = sensors::all(&self.db).await?;
+        let mut index = SensorIndex::default();
+        for s in all {
+            let Ok(num) = u32::try_from(s.num) else {
+                continue;
+            };
+            index.by_id.insert(
+                s.id.clone(),
+                (s.input.enterprise_id.clone(), s.input.code.clone()),
+            );
+            index
+                .by_enterprise
+                .entry(s.input.enterprise_id.clone())
+                .or_default()
+                .insert(
+                    s.input.code.clone(),
+                    IndexEntry {
+                        num,
+                        range: (s.input.range_min, s.input.range_max),
+                    },
+                );
+        }
+        let index = Arc::new(index);
+        match self.index.write() {
+            Ok(mut guard) => *guard = index,
+            Err(poisoned) => *poisoned.into_inner() = index,
+        }
+        Ok(())
+    }
+
+    fn index(&self) -> Arc<SensorIndex> {
+        match self.index.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+/// A timestamp as gateways send it: epoch milliseconds or RFC 3339.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum Timestamp {
+    EpochMs(i64),
+    Text(String),
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IngestItem {
+    /// The sensor's code within the token's enterprise (or its id).
+    pub sensor: String,
+    /// Time of measurement: epoch milliseconds or RFC 3339.
+    pub ts: Timestamp,
+    /// The measured value; must be a finite number.
+    #[schema(value_type = f64)]
+    pub value: serde_json::Value,
+    /// Optional quality flag from the gateway (`good`/`bad` or a number, 0 = good).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub quality: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct IngestBatch {
+    pub readings: Vec<IngestItem>,
+}
+
+#[derive(Debug, Serialize, ToSchema, PartialEq)]
+pub struct RejectedItem {
+    /// Position of the item in `readings`.
+    pub index: usize,
+    pub sensor: String,
+    /// `unknown_sensor`, `other_enterprise`, `non_finite_value`, `bad_timestamp`, `future_timestamp`.
+    pub reason: String,
+    pub message: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestReport {
+    /// Readings stored (a resent reading counts again: storing it is idempotent).
+    pub accepted: usize,
+    pub rejected: Vec<RejectedItem>,
+    /// Accepted readings outside their sensor's measuring range (stored; they raise a
+    /// sensor-fault alarm).
+    pub out_of_range: usize,
+}
+
+fn reject(index: usize, sensor: &str, reason: &str, message: impl Into<String>) -> RejectedItem {
+    RejectedItem {
+        index,
+        sensor: sensor.to_string(),
+        reason: reason.into(),
+        message: message.into(),
+    }
+}
+
+/// Checks every item of a batch for one enterprise; returns the readings to store and the
+/// rejected items. Pure apart from the index it is given.
+fn check_batch(
+    index: &SensorIndex,
+    enterprise_id: &str,
+    batch: &IngestBatch,
+    now_ms: i64,
+    limits: &IngestLimits,
+) -> (Vec<Reading>, Vec<RejectedItem>, usize) {
+    let empty = HashMap::new();
+    let own = index.by_enterprise.get(enterprise_id).unwrap_or(&empty);
+    let mut readings = Vec::with_capacity(batch.readings.len());
+    let mut rejected = Vec::new();
+    let mut out_of_range = 0;
+    for (i, item) in batch.readings.iter().enumerate() {
+        let entry = match own.get(item.sensor.as_str()) {
+            Some(e) => e,
+            None => match index.by_id.get(item.sensor.as_str()) {
+                Some((ent, code)) if ent == enterprise_id => match own.get(code.as_str()) {
+                    Some(e) => e,
+                    None => {
+                        rejected.push(reject(i, &item.sensor, "unknown_sensor", "no such sensor"));
+                        continue;
+                    }
+                },
+                Some(_) => {
+                    rejected.push(reject(
+                        i,
+                        &item.sensor,
+                        "other_enterprise",
+                        "the sensor belongs to another enterprise",
+                    ));
+                    continue;
+                }
+                None => {
+                    rejected.push(reject(
+                        i,
+                        &item.sensor,
+                        "unknown_sensor",
+                        "the enterprise has no sensor with this code",
+                    ));
+                    continue;
+                }
+            },
+        };
+        let ts_ms = match &item.ts {
+            Timestamp::EpochMs(ms) => Some(*ms),
+            Timestamp::Text(s) => crate::time::parse_time(s),
+        };
+        let Some(ts_ms) = ts_ms.filter(|t| *t > 0) else {
+            rejected.push(reject(
+                i,
+                &item.sensor,
+                "bad_timestamp",
+                "ts must be epoch milliseconds or an RFC 3339 time",
+            ));
+            continue;
+        };
+        if ts_ms > now_ms + limits.max_clock_ahead_ms {
+            rejected.push(reject(
+                i,
+                &item.sensor,
+                "future_timestamp",
+                format!(
+                    "ts is more than {} s ahead of the server clock",
+                    limits.max_clock_ahead_ms / 1000
+                ),
+            ));
+            continue;
+        }
+        let Some(value) = item.value.as_f64().filter(|v| v.is_finite()) else {
+            rejected.push(reject(
+                i,
+                &item.sensor,
+                "non_finite_value",
+                "value must be a finite number",
+            ));
+            continue;
+        };
+        if value < entry.range.0 || value > entry.range.1 {
+            out_of_range += 1;
+        }
+        readings.push(Reading {
+            sensor: entry.num,
+            ts_ms,
+            value,
+        });
+    }
+    (readings, rejected, out_of_range)
+}
+
+/// Stores a batch of readings from an enterprise's gateway. Authenticate with the
+/// enterprise's ingest token (`Authorization: Bearer yjg_…`). The answer comes after the
+/// readings are durably stored; items that cannot be stored are listed with their reason.
+#[utoipa::path(post, path = "/ingest/readings", tag = "monitor", request_body = IngestBatch,
+    security(("ingest_token" = [])),
+    responses((status = 200, body = IngestReport), (status = 400, body = ErrorBody, description = "Not a readings batch"),
+        (status = 401, body = ErrorBody, description = "Missing, unknown or revoked ingest token"),
+        (status = 413, body = ErrorBody, description = "More readings than the batch limit")))]
+async fn ingest_readings(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<IngestReport>, ApiError> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    let enterprise_id = sensors::enterprise_of_token(&state.db, token.trim())
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
+    let batch: IngestBatch = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("not a readings batch: {e}")))?;
+    let monitor = &state.monitor;
+    if batch.readings.len() > monitor.limits.max_batch {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} readings in one batch; the limit is {}",
+            batch.readings.len(),
+            monitor.limits.max_batch
+        )));
+    }
+    let (readings, rejected, out_of_range) = check_batch(
+        &monitor.index(),
+        &enterprise_id,
+        &batch,
+        crate::db::now_ms(),
+        &monitor.limits,
+    );
+    monitor
+        .store
+        .append(&readings)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    metrics::counter!("yingji_readings_ingested_total").increment(readings.len() as u64);
+    Ok(Json(IngestReport {
+        accepted: readings.len(),
+        rejected,
+        out_of_range,
+    }))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryParams {
+    /// Start (RFC 3339 or epoch ms), inclusive; default 24 hours before `to`.
+    pub from: Option<String>,
+    /// End (RFC 3339 or epoch ms), exclusive; default now.
+    pub to: Option<String>,
+    /// Bucket width in seconds, or `auto` for about 1,000 buckets over the range; without it
+    /// the raw points are returned (at most `limit`).
+    pub bucket: Option<String>,
+    /// Most raw points returned (default 10,000, at most 100,000).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryPoint {
+    /// Epoch milliseconds, UTC.
+    pub t: i64,
+    pub value: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryBucket {
+    /// Start of the bucket, epoch milliseconds.
+    pub t: i64,
+    pub min: f64,
+    pub max: f64,
+    pub avg: f64,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    pub sensor_id: String,
+    pub from: i64,
+    pub to: i64,
+    /// Bucket width in ms, when bucketed.
+    pub bucket_ms: Option<i64>,
+    pub points: Option<Vec<HistoryPoint>>,
+    pub buckets: Option<Vec<HistoryBucket>>,
+}
+
+/// The readings of one sensor over a time range, raw or as min/max/avg per bucket.
+#[utoipa::path(get, path = "/sensors/{id}/readings", tag = "monitor", params(("id" = String, Path), HistoryParams),
+    responses((status = 200, body = History), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn sensor_history(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+    Query(p): Query<HistoryParams>,
+) -> Result<Json<History>, ApiError> {
+    user.require(Permission::RegistryRead)?;
+    let sensor = sensors::get(&state.db, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !user
+        .scope()
+        .allows(&sensor.town_code, Some(&sensor.input.enterprise_id))
+    {
+        return Err(ApiError::NotFound);
+    }
+    let parse = |field: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
+        match v.as_deref().filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => crate::time::parse_time(s).map(Some).ok_or_else(|| {
+                ApiError::validation(field, "expected an RFC 3339 time or epoch milliseconds")
+            }),
+        }
+    };
+    let to = parse("to", &p.to)?.unwrap_or_else(crate::db::now_ms);
+    let from = parse("from", &p.from)?.unwrap_or(to - 86_400_000);
+    if to <= from {
+        return Err(ApiError::validation("from", "from must be before to"));
+    }
+    let num = u32::try_from(sensor.num).map_err(|e| ApiError::Internal(e.into()))?;
+    let bucket_ms = match p.bucket.as_deref().filter(|b| !b.is_empty()) {
+        None => None,
+        Some("auto") => Some(((to - from) / 1000).max(1000)),
+        Some(s) => match s.parse::<i64>() {
+            Ok(secs) if secs > 0 => Some(secs * 1000),
+            _ => {
+                return Err(ApiError::validation(
+                    "bucket",
+                    "bucket must be a positive number of seconds or auto",
+                ));
+            }
+        },
+    };
+    let store_err = |e: ReadingsError| match e {
+        ReadingsError::InvalidRange | ReadingsError::InvalidBuckets => {
+            ApiError::validation("bucket", e.to_string())
+        }
+        other => ApiError::Internal(other.into()),
+    };
+    let mut history = History {
+        sensor_id: sensor.id,
+        from,
+        to,
+        bucket_ms,
+        points: None,
+        buckets: None,
+    };
+    match bucket_ms {
+        Some(b) => {
+            let buckets = state
+                .monitor
+                .store
+                .buckets(num, from, to, b)
+                .await
+                .map_err(store_err)?;
+            history.buckets = Some(
+                buckets
+                    .into_iter()
+                    .map(|k| HistoryBucket {
+                        t: k.start_ms,
+                        min: k.min,
+                        max: k.max,
+                        avg: k.avg,
+                        count: k.count,
+                    })
+                    .collect(),
+            );
+        }
+        None => {
+            let limit = p.limit.unwrap_or(10_000).clamp(1, 100_000);
+            let points = state
+                .monitor
+                .store
+                .raw(num, from, to, limit)
+                .await
+                .map_err(store_err)?;
+            history.points = Some(
+                points
+                    .into_iter()
+                    .map(|q| HistoryPoint {
+                        t: q.ts_ms,
+                        value: q.value,
+                    })
+                    .collect(),
+            );
+        }
+    }
+    Ok(Json(history))
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(ingest_readings))
+        .routes(routes!(sensor_history))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index() -> SensorIndex {
+        let mut idx = SensorIndex::default();
+        idx.by_enterprise.entry("e1".into()).or_default().insert(
+            "LT-1".into(),
+            IndexEntry {
+                num: 1,
+                range: (0.0, 20.0),
+            },
+        );
+        idx.by_enterprise.entry("e2".into()).or_default().insert(
+            "LT-9".into(),
+            IndexEntry {
+                num: 9,
+                range: (0.0, 20.0),
+            },
+        );
+        idx.by_id.insert("s1".into(), ("e1".into(), "LT-1".into()));
+        idx.by_id.insert("s9".into(), ("e2".into(), "LT-9".into()));
+        idx
+    }
+
+    fn item(sensor: &str, ts: Timestamp, value: serde_json::Value) -> IngestItem {
+        IngestItem {
+            sensor: sensor.into(),
+            ts,
+            value,
+            quality: None,
+        }
+    }
+
+    #[test]
+    fn each_bad_item_is_rejected_with_its_reason_and_the_rest_is_kept() {
+        let now = 1_800_000_000_000;
+        let batch = IngestBatch {
+            readings: vec![
+                item(
+                    "LT-1",
+                    Timestamp::EpochMs(now - 1000),
+                    serde_json::json!(5.5),
+                ),
+                item("NOPE", Timestamp::EpochMs(now), serde_json::json!(1)),
+                item("s9", Timestamp::EpochMs(now), serde_json::json!(1)),
+                item("LT-1", Timestamp::EpochMs(now), serde_json::json!("NaN")),
+                item(
+                    "LT-1",
+                    Timestamp::EpochMs(now + 3_600_000),
+                    serde_json::json!(1),
+                ),
+                item(
+                    "LT-1",
+                    Timestamp::Text("yesterday".into()),
+                    serde_json::json!(1),
+                ),
+                item(
+                    "s1",
+                    Timestamp::Text("2027-01-15T08:00:00+08:00".into()),
+                    serde_json::json!(25.0),
+                ),
+            ],
+        };
+        let (ok, rejected, out_of_range) =
+            check_batch(&index(), "e1", &batch, now, &IngestLimits::default());
+        let reasons: Vec<(usize, &str)> = rejected
+            .iter()
+            .map(|r| (r.index, r.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (1, "unknown_sensor"),
+                (2, "other_enterprise"),
+                (3, "non_finite_value"),
+                (4, "future_timestamp"),
+                (5, "bad_timestamp")
+            ]
+        );
+        assert_eq!(ok.len(), 2);
+        assert_eq!(
+            ok[0],
+            Reading {
+                sensor: 1,
+                ts_ms: now - 1000,
+                value: 5.5
+            }
+        );
+        assert_eq!(
+            ok[1],
+            Reading {
+                sensor: 1,
+                ts_ms: 1_799_971_200_000,
+                value: 25.0
+            },
+            "an RFC 3339 time with +08:00, by sensor id"
+        );
+        assert_eq!(
+            out_of_range, 1,
+            "25 is above the range 0–20: stored, flagged"
+        );
+    }
+}
