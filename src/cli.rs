@@ -102,8 +102,31 @@ pub enum Command {
     /// The standards calculators on the command line (same JSON as the API).
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// Benchmarks shipped with the project (figures measured on this machine).
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Print a commented settings file with the defaults.
     PrintDefaultConfig,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Sensor ingest: HTTP batches into the embedded store, against plain-table appends, and
+    /// the 30-day history query. The last line printed is a JSON object of the results.
+    Ingest {
+        /// 5 million readings instead of 20 million.
+        #[arg(long)]
+        quick: bool,
+        /// Override the number of readings.
+        #[arg(long)]
+        readings: Option<u64>,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Keep the databases in this directory (default: a temporary one, removed after).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +276,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo(settings, password).await
         }
         Command::User(cmd) => user(&cli, cmd).await,
+        Command::Bench(BenchCommand::Ingest { quick, readings, clients, dir }) => {
+            let mut s = Settings::default();
+            s.log.level = cli.log_level.clone().unwrap_or_else(|| "warn".into());
+            init_logging(&s);
+            let mut args = if *quick { crate::bench::IngestBenchArgs::quick() } else { crate::bench::IngestBenchArgs::full() };
+            if let Some(n) = readings {
+                args.readings = *n;
+                args.table_rows = *n;
+            }
+            args.clients = (*clients).max(1);
+            args.dir = dir.clone();
+            crate::bench::ingest(args).await
+        }
         Command::Rules(RulesCommand::Gb18218 { file }) => {
             let text = if file.as_os_str() == "-" {
                 let mut s = String::new();

@@ -1,0 +1,321 @@
+//! `yingji bench ingest`: the ingest benchmark of issue 3, measured on this machine with the
+//! real server, the real store and real HTTP clients. Each figure is printed as it is
+//! measured; the last line is one JSON object with all of them (`null` where a part is not
+//! measured yet).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::app::Application;
+use crate::config::Settings;
+use crate::db::{Db, Sql};
+
+#[derive(Debug, Clone)]
+pub struct IngestBenchArgs {
+    pub readings: u64,
+    pub sensors: u64,
+    pub batch: u64,
+    pub clients: usize,
+    /// Rows for the plain-table measurements (b) and (c).
+    pub table_rows: u64,
+    pub dir: Option<PathBuf>,
+}
+
+impl IngestBenchArgs {
+    pub fn full() -> IngestBenchArgs {
+        IngestBenchArgs { readings: 20_000_000, sensors: 10_000, batch: 1_000, clients: 8, table_rows: 20_000_000, dir: None }
+    }
+    pub fn quick() -> IngestBenchArgs {
+        IngestBenchArgs { readings: 5_000_000, table_rows: 5_000_000, ..IngestBenchArgs::full() }
+    }
+}
+
+const SENSORS_PER_ENTERPRISE: u64 = 100;
+const STEP_MS: i64 = 10_000;
+
+/// Readings of batch `b`: one gateway (enterprise) reporting 10 timestamps of its 100
+/// sensors, as a district's gateways do.
+fn batch_body(b: u64, args: &IngestBenchArgs, t0: i64) -> (usize, String) {
+    let enterprises = (args.sensors / SENSORS_PER_ENTERPRISE).max(1);
+    let e = (b % enterprises) as usize;
+    let round = (b / enterprises) as i64;
+    let per_ts = SENSORS_PER_ENTERPRISE.min(args.batch);
+    let stamps = (args.batch / per_ts).max(1) as i64;
+    let mut s = String::with_capacity(args.batch as usize * 48);
+    s.push_str("{\"readings\":[");
+    let mut first = true;
+    for k in 0..stamps {
+        let ts = t0 + (round * stamps + k) * STEP_MS;
+        for i in 0..per_ts {
+            if !first {
+                s.push(',');
+            }
+            first = false;
+            let v = 10.0 + ((b as f64 + i as f64 * 0.37 + k as f64) * 0.1).sin() * 5.0;
+            s.push_str(&format!("{{\"sensor\":\"S{i:03}\",\"ts\":{ts},\"value\":{v:.3}}}"));
+        }
+    }
+    s.push_str("]}");
+    (e, s)
+}
+
+fn rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Creates the district, `sensors / 100` enterprises with 100 sensors each and a gateway token each.
+async fn fixture(db: &Db, args: &IngestBenchArgs) -> anyhow::Result<Vec<String>> {
+    let units = crate::demo::generator::demo_admin_units()?;
+    let mut tx = db.begin().await?;
+    for u in &units {
+        crate::registry::store::upsert_unit(&mut tx, u, None).await?;
+    }
+    let enterprises = (args.sensors / SENSORS_PER_ENTERPRISE).max(1);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(7);
+    let mut tokens = Vec::new();
+    for e in 0..enterprises {
+        let id = format!("bench-{e:05}");
+        let input = crate::registry::model::EnterpriseInput {
+            credit_code: crate::registry::credit_code::generate(&mut rng, "120114").as_str().to_string(),
+            name: format!("基准测试企业{e}"),
+            town_code: "120114001".into(),
+            address: String::new(),
+            lon: None,
+            lat: None,
+            industry_section: "C".into(),
+            industry_division: Some("26".into()),
+            scale: crate::registry::model::Scale::Above,
+            staff_count: None,
+            legal_rep: String::new(),
+            safety_manager: String::new(),
+            safety_phone: String::new(),
+            flags: vec![crate::registry::model::HazardFlag::HazchemStorage],
+        };
+        crate::registry::store::insert_enterprise(&mut tx, &id, &input).await?;
+        for i in 0..SENSORS_PER_ENTERPRISE {
+            let s: crate::monitor::sensors::SensorInput = serde_json::from_value(json!({
+                "enterprise_id": id, "code": format!("S{i:03}"), "kind": "level", "range_min": 0, "range_max": 20,
+                "h": 16, "hh": 18, "deadband": 0.2,
+            }))?;
+            crate::monitor::sensors::insert(&mut tx, &crate::db::new_id(), &s).await?;
+        }
+        let (token, _) = crate::monitor::sensors::create_token(&mut tx, &id, "bench").await?;
+        tokens.push(token);
+    }
+    tx.commit().await?;
+    Ok(tokens)
+}
+
+/// (a) Sustained ingest through HTTP into the embedded store; returns (overall, last tenth).
+async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, f64, Db)> {
+    let db = Db::connect(url).await?;
+    let tokens = fixture(&db, args).await?;
+    let settings = Settings { bind: "127.0.0.1:0".into(), db: url.into(), ..Default::default() };
+    let app = Application::build_with_db(settings, db.clone()).await?;
+    let addr = app.local_addr()?;
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async move {
+        let _ = stop_rx.await;
+    }));
+    let batches = args.readings / args.batch;
+    let t0 = crate::db::now_ms() - (args.readings / args.sensors.max(1)) as i64 * STEP_MS - 3_600_000;
+    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let tenth_start = batches - batches / 10;
+    let tenth_started = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..args.clients {
+        let (client, next, tokens, args, tenth_started) =
+            (client.clone(), next.clone(), tokens.clone(), args.clone(), tenth_started.clone());
+        let endpoint = format!("http://{addr}/api/v1/ingest/readings");
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if b >= batches {
+                    return anyhow::Ok(());
+                }
+                if b == tenth_start {
+                    if let Ok(mut g) = tenth_started.lock() {
+                        *g = Some(Instant::now());
+                    }
+                }
+                let (e, body) = batch_body(b, &args, t0);
+                let r = client
+                    .post(&endpoint)
+                    .bearer_auth(&tokens[e])
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await?;
+                anyhow::ensure!(r.status().is_success(), "batch {b}: HTTP {}", r.status());
+                let report: serde_json::Value = r.json().await?;
+                anyhow::ensure!(report["accepted"].as_u64() == Some(args.batch), "batch {b}: {report}");
+                if b % (batches / 20).max(1) == 0 {
+                    eprintln!("  … {b} / {batches} batches");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let tenth = tenth_started.lock().ok().and_then(|g| *g).map(|t| t.elapsed().as_secs_f64()).unwrap_or(elapsed);
+    let _ = stop_tx.send(());
+    server.await??;
+    let db = Db::connect(url).await?;
+    Ok((
+        (batches * args.batch) as f64 / elapsed,
+        ((batches - tenth_start) * args.batch) as f64 / tenth,
+        db,
+    ))
+}
+
+/// (b) and (c): the same rows appended with one prepared statement and one transaction per
+/// batch into a plain table, without an index and keyed by (sensor, ts).
+async fn plain_table(dir: &std::path::Path, rows: u64, batch: u64, keyed: bool, limit: Duration) -> anyhow::Result<(f64, u64)> {
+    let name = if keyed { "naive.db" } else { "ceiling.db" };
+    let url = format!("sqlite://{}", dir.join(name).display());
+    let db = Db::connect_without_migrating(&url, None).await?;
+    let Db::Sqlite(pool) = &db else { anyhow::bail!("sqlite expected") };
+    let ddl = if keyed {
+        "CREATE TABLE r (sensor INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (sensor, ts)) WITHOUT ROWID"
+    } else {
+        "CREATE TABLE r (sensor INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL)"
+    };
+    sqlx::query(ddl).execute(pool).await?;
+    let sensors = 10_000u64;
+    let started = Instant::now();
+    let mut written = 0u64;
+    let mut conn = pool.acquire().await?;
+    while written < rows && started.elapsed() < limit {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        for i in 0..batch {
+            let n = written + i;
+            // The same order as the HTTP run: many sensors per batch, time advancing.
+            sqlx::query("INSERT INTO r (sensor, ts, value) VALUES ($1, $2, $3)")
+                .bind((n % sensors) as i64)
+                .bind(1_700_000_000_000_i64 + (n / sensors) as i64 * STEP_MS)
+                .bind(n as f64 * 0.001)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        written += batch;
+    }
+    let rate = written as f64 / started.elapsed().as_secs_f64();
+    drop(conn);
+    db.close().await;
+    Ok((rate, written))
+}
+
+/// (f) A 30-day history of one sensor sampled every 10 s, bucketed to 1,000 points.
+async fn history_query(db: &Db) -> anyhow::Result<f64> {
+    let store = crate::monitor::readings::ReadingStore::open(db.clone(), Default::default()).await?;
+    let num: i64 = db.fetch_scalar(&Sql::new("SELECT CAST(MIN(num) AS BIGINT) FROM sensors")).await?;
+    let num = u32::try_from(num)?;
+    let end = crate::db::now_ms() - 40 * 86_400_000;
+    let start = end - 30 * 86_400_000;
+    let mut batch = Vec::with_capacity(10_000);
+    let mut t = start;
+    while t < end {
+        batch.push(crate::monitor::readings::Reading { sensor: num, ts_ms: t, value: (t as f64 / 3.6e6).sin() });
+        if batch.len() == 10_000 {
+            store.append(&batch).await?;
+            batch.clear();
+        }
+        t += STEP_MS;
+    }
+    store.append(&batch).await?;
+    store.compact_now().await?;
+    store.merge_now(64).await?;
+    let mut best = f64::MAX;
+    for _ in 0..5 {
+        let started = Instant::now();
+        let buckets = store.buckets(num, start, end, (end - start) / 1000).await?;
+        best = best.min(started.elapsed().as_secs_f64() * 1000.0);
+        anyhow::ensure!(buckets.len() >= 999, "expected about 1,000 buckets, got {}", buckets.len());
+    }
+    Ok(best)
+}
+
+pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile_dir()?;
+            tmp.clone()
+        }
+    };
+    eprintln!("bench ingest: {} readings, {} sensors, batches of {}, {} clients, in {}", args.readings, args.sensors, args.batch, args.clients, dir.display());
+    let rss_before = rss_bytes();
+    let url = format!("sqlite://{}", dir.join("ingest.db").display());
+    eprintln!("(a) HTTP ingest into the embedded store …");
+    let (rate, last_tenth, db) = http_ingest(&args, &url).await?;
+    eprintln!("(a) {rate:.0} readings/s overall, {last_tenth:.0} over the last tenth");
+    eprintln!("(f) 30-day history of one sensor …");
+    let history_ms = history_query(&db).await?;
+    eprintln!("(f) {history_ms:.1} ms for 1,000 buckets over 30 days (259,200 points)");
+    let rss_after = rss_bytes();
+    db.close().await;
+    eprintln!("(b) plain appends, no index …");
+    let (ceiling, ceiling_rows) = plain_table(&dir, args.table_rows, args.batch, false, Duration::from_secs(600)).await?;
+    eprintln!("(b) {ceiling:.0} rows/s over {ceiling_rows} rows");
+    eprintln!("(c) a table keyed by (sensor, ts) …");
+    let (naive, naive_rows) = plain_table(&dir, args.table_rows, args.batch, true, Duration::from_secs(120)).await?;
+    eprintln!("(c) {naive:.0} rows/s over {naive_rows} rows (stopped after 120 s)");
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let result = json!({
+        "readings": args.readings,
+        "sensors": args.sensors,
+        "readings_per_s": rate.round(),
+        "readings_per_s_last_tenth": last_tenth.round(),
+        "ceiling_rows_per_s": ceiling.round(),
+        "ratio_vs_ceiling": (rate / ceiling * 1000.0).round() / 1000.0,
+        "naive_indexed_rows_per_s": naive.round(),
+        "naive_indexed_rows": naive_rows,
+        // Alarms on the ingest path, the SSE stream and PostgreSQL arrive with the rest of
+        // issue 3; until then these are not measured.
+        "alarm_latency_p50_ms": null,
+        "alarm_latency_p99_ms": null,
+        "pg_readings_per_s": null,
+        "history_30d_ms": (history_ms * 10.0).round() / 10.0,
+        "rss_bytes_per_sensor": null,
+        "rss_growth_bytes": rss_before.zip(rss_after).map(|(b, a)| a.saturating_sub(b)),
+    });
+    println!("{result}");
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let d = std::env::temp_dir().join(format!("yingji-bench-{}", crate::db::new_id()));
+    std::fs::create_dir_all(&d).with_context(|| format!("creating {}", d.display()))?;
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_body_holds_the_batch_size_and_is_valid_json() {
+        let args = IngestBenchArgs { readings: 10_000, ..IngestBenchArgs::quick() };
+        let (e, body) = batch_body(3, &args, 1_700_000_000_000);
+        assert_eq!(e, 3);
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        assert_eq!(v["readings"].as_array().map(Vec::len), Some(1000));
+    }
+}
