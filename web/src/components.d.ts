@@ -49,11 +49,14 @@ declare module 'vue' {
     ElTag: typeof import('element-plus/es')['ElTag']
     ElTooltip: typeof import('element-plus/es')['ElTooltip']
     ElUpload: typeof import('element-plus/es')['ElUpload']
+    EvaluationPanel: typeof import('./components/EvaluationPanel.vue')['default']
     FlagTags: typeof import('./components/FlagTags.vue')['default']
+    HazardGradeTag: typeof import('./components/HazardGradeTag.vue')['default']
     ImportDialog: typeof import('./components/ImportDialog.vue')['default']
     MiniMap: typeof import('./components/MiniMap.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
+    SensorTable: typeof import('./components/SensorTable.vue')['default']
   }
   export interface GlobalDirectives {
     vLoading: typeof import('element-plus/es')['ElLoadingDirective']

@@ -211,7 +211,7 @@ export function compactSubstances(rows: SubstanceRow[]): { items: SubstanceInput
     if (isBlankSubstance(r)) return
     const s = toSubstanceInput(r)
     for (const k of ['quantity_t', 'critical_t', 'beta'] as const) {
-      if (typeof s[k] === 'number' && Number.isNaN(s[k])) (s as Record<string, unknown>)[k] = null
+      if (typeof s[k] === 'number' && Number.isNaN(s[k])) (s as unknown as Record<string, unknown>)[k] = null
     }
     items.push(s)
     rowOf.push(i)
