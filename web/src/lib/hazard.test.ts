@@ -124,6 +124,16 @@ describe('substance rows', () => {
     expect(categoryList(null)).toEqual([])
   })
 
+  it('leave rows still being typed out of the live evaluation', () => {
+    const rows: SubstanceRow[] = [
+      { ...blankSubstance(), name: '甲醇' },
+      { ...blankSubstance(), name: '甲苯', quantity_t: '480' },
+      { ...blankSubstance(), quantity_t: '3' },
+    ]
+    expect(compactSubstances(rows, { onlyComplete: true }).rowOf).toEqual([1])
+    expect(compactSubstances(rows).rowOf).toEqual([0, 1, 2])
+  })
+
   it('send one category as a string and unparseable numbers as null', () => {
     const { items } = compactSubstances([{ ...blankSubstance(), cas: '67-56-1', quantity_t: 'abc', category: ['W5.3'] }])
     expect(items[0]).toEqual({ cas: '67-56-1', quantity_t: null, category: 'W5.3' })

@@ -179,6 +179,12 @@ export function isBlankEquipment(r: EquipmentRow): boolean {
   return !r.id && !r.name.trim() && !r.capacity.trim()
 }
 
+/** Enough to evaluate: a name or CAS and a quantity that is a number ≥ 0. */
+export function isCompleteSubstance(r: SubstanceRow): boolean {
+  const q = num(r.quantity_t)
+  return !!(r.name.trim() || r.cas.trim()) && q !== null && Number.isFinite(q) && q >= 0
+}
+
 export function toSubstanceInput(r: SubstanceRow): SubstanceInput {
   const out: SubstanceInput = { quantity_t: num(r.quantity_t) ?? NaN }
   if (r.name.trim()) out.name = r.name.trim()
@@ -204,11 +210,12 @@ export function toEquipmentInput(r: EquipmentRow): EquipmentInput {
  * row it came from. Quantities that are not numbers go as null so the server's
  * error names `substances[i].quantity_t` (JSON has no NaN).
  */
-export function compactSubstances(rows: SubstanceRow[]): { items: SubstanceInput[]; rowOf: number[] } {
+export function compactSubstances(rows: SubstanceRow[], opts: { onlyComplete?: boolean } = {}): { items: SubstanceInput[]; rowOf: number[] } {
   const items: SubstanceInput[] = []
   const rowOf: number[] = []
   rows.forEach((r, i) => {
     if (isBlankSubstance(r)) return
+    if (opts.onlyComplete && !isCompleteSubstance(r)) return
     const s = toSubstanceInput(r)
     for (const k of ['quantity_t', 'critical_t', 'beta'] as const) {
       if (typeof s[k] === 'number' && Number.isNaN(s[k])) (s as unknown as Record<string, unknown>)[k] = null
