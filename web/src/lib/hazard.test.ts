@@ -15,6 +15,7 @@ import {
   fmtNum,
   gradeBandKey,
   gradeColor,
+  gradeColorExpression,
   gradeForR,
   gradeLabelKey,
   gradeTextColor,
@@ -38,6 +39,14 @@ describe('grade colours and labels', () => {
     expect(gradeColor(null)).toBe(NOT_MAJOR_COLOR)
     expect(gradeColor(undefined)).toBe(NOT_MAJOR_COLOR)
     expect(gradeColor(7)).toBe(NOT_MAJOR_COLOR)
+  })
+
+  it('colour map points by grade with the same colours', () => {
+    expect(gradeColorExpression()).toEqual([
+      'match', ['to-string', ['get', 'grade']],
+      '1', '#e03131', '2', '#f76707', '3', '#fab005', '4', '#1c7ed6',
+      NOT_MAJOR_COLOR,
+    ])
   })
 
   it('write dark text on the yellow tag only', () => {

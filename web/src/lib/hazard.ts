@@ -29,6 +29,14 @@ export function gradeTextColor(grade: number | null | undefined): string {
 }
 
 /**
+ * A MapLibre expression colouring a point by its numeric `grade` property; the
+ * grade is compared as text so that a missing grade (null) falls to grey.
+ */
+export function gradeColorExpression(property = 'grade'): unknown[] {
+  return ['match', ['to-string', ['get', property]], ...GRADES.flatMap((g) => [String(g), GRADE_COLORS[g]]), NOT_MAJOR_COLOR]
+}
+
+/**
  * The i18n key of a unit's grade label: `hazard.grades.1` … `hazard.grades.4`, or
  * `hazard.notMajor` for a unit that is not a major hazard source (or not graded).
  */
