@@ -127,6 +127,33 @@ try {
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'enterprise-detail.png') })
   })
 
+  await step('major hazard sources list shows units graded by GB 18218', async () => {
+    await page.getByTestId('nav-hazard-sources').click()
+    await page.waitForURL(/\/hazard-sources/)
+    await page.getByTestId('hazard-link').first().waitFor()
+    await page.getByTestId('hazard-grade').click()
+    await page.locator('.el-select-dropdown__item:visible').first().click()
+    await page.waitForURL(/grade=1/)
+    await page.getByTestId('hazard-table').locator('[data-grade="1"]').first().waitFor()
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'hazard-sources.png') })
+  })
+
+  await step('hazard-source unit page explains its grade term by term', async () => {
+    await page.getByTestId('hazard-link').first().click()
+    await page.getByTestId('eval-decision').waitFor()
+    const decision = (await page.getByTestId('eval-decision').textContent()) ?? ''
+    assert(/S = [\d.]+ ≥ 1/.test(decision), `decision reads "${decision}"`)
+    const terms = await page.getByTestId('eval-terms').locator('tbody tr').count()
+    assert(terms > 0, 'no evaluation terms shown')
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'hazard-source.png') })
+  })
+
+  await step("the unit's enterprise page lists its hazard-source units", async () => {
+    await page.getByTestId('hazard-enterprise').click()
+    await page.getByTestId('enterprise-detail').waitFor()
+    await page.getByTestId('enterprise-hazard-units').getByTestId('enterprise-unit-link').first().waitFor()
+  })
+
   await step('language switches to English and persists', async () => {
     await page.getByTestId('lang-switch').click()
     await page.getByTestId('lang-en').click()

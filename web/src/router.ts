@@ -1,5 +1,6 @@
 import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router'
 import { caps, restoreSession, session } from './session'
+import { canEditHazardUnit } from './lib/hazard'
 import Shell from './layouts/Shell.vue'
 import LoginView from './views/LoginView.vue'
 
@@ -8,6 +9,8 @@ declare module 'vue-router' {
     public?: boolean
     /** A capability the page needs; without it the page redirects home. */
     need?: 'can_edit_registry' | 'can_manage_users' | 'can_read_audit'
+    /** Registry editors, or an enterprise user for their own enterprise's units. */
+    needHazardEdit?: boolean
   }
 }
 
@@ -24,6 +27,10 @@ const routes: RouteRecordRaw[] = [
       { path: 'enterprises/new', name: 'enterprise-new', component: () => import('./views/EnterpriseForm.vue'), meta: { need: 'can_edit_registry' } },
       { path: 'enterprises/:id', name: 'enterprise', component: () => import('./views/EnterpriseDetail.vue'), props: true },
       { path: 'enterprises/:id/edit', name: 'enterprise-edit', component: () => import('./views/EnterpriseForm.vue'), props: true, meta: { need: 'can_edit_registry' } },
+      { path: 'hazard-sources', name: 'hazard-sources', component: () => import('./views/HazardSourceList.vue') },
+      { path: 'hazard-sources/new', name: 'hazard-source-new', component: () => import('./views/HazardSourceForm.vue'), meta: { needHazardEdit: true } },
+      { path: 'hazard-sources/:id', name: 'hazard-source', component: () => import('./views/HazardSourceDetail.vue'), props: true },
+      { path: 'hazard-sources/:id/edit', name: 'hazard-source-edit', component: () => import('./views/HazardSourceForm.vue'), props: true, meta: { needHazardEdit: true } },
       { path: 'facilities', name: 'facilities', component: () => import('./views/FacilityList.vue') },
       { path: 'facilities/new', name: 'facility-new', component: () => import('./views/FacilityForm.vue'), meta: { need: 'can_edit_registry' } },
       { path: 'facilities/:id', name: 'facility', component: () => import('./views/FacilityDetail.vue'), props: true },
@@ -48,5 +55,6 @@ router.beforeEach(async (to) => {
     return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} }
   }
   if (to.meta.need && !caps.value[to.meta.need]) return { name: 'one-map' }
+  if (to.meta.needHazardEdit && !canEditHazardUnit(session.user, caps.value.can_edit_registry)) return { name: 'one-map' }
   return true
 })

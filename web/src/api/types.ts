@@ -35,7 +35,7 @@ export interface Meta {
   industries: IndustrySection[]
   scales: LabelledKey[]
   map: { style_url: string | null }
-  capabilities: { can_edit_registry: boolean; can_manage_users: boolean; can_read_audit: boolean }
+  capabilities: { can_edit_registry: boolean; can_manage_users: boolean; can_read_audit: boolean; can_replace_boundaries?: boolean }
 }
 
 export interface ListResponse<T> {
@@ -161,4 +161,131 @@ export interface FacilityPointProps {
   town_code: string
   town_name: string
   people: number | null
+}
+
+// ---- Major hazard sources (GB 18218-2018) and sensors ---------------------------
+
+export type HazardUnitKind = 'production' | 'storage'
+export type EquipmentKind = 'tank' | 'reactor' | 'warehouse' | 'pipeline' | 'other'
+/** 1 = 一级 (highest) … 4 = 四级. */
+export type HazardGrade = 1 | 2 | 3 | 4
+
+export interface SubstanceInput {
+  name?: string | null
+  cas?: string | null
+  quantity_t: number
+  /** One Table 2 symbol (`"W5.3"`) or several (`["W2", "J3"]`). */
+  category?: string | string[] | null
+  critical_t?: number | null
+  beta?: number | null
+  override_reason?: string | null
+}
+
+export interface EquipmentInput {
+  /** Kept for existing equipment so that its sensors stay attached. */
+  id?: string | null
+  name: string
+  kind: EquipmentKind
+  capacity: string
+}
+
+export interface Equipment extends EquipmentInput {
+  id: string
+}
+
+export interface Gb18218Term {
+  substance: string
+  cas: string | null
+  table1_seq: number | null
+  quantity_t: number
+  critical_t: number
+  beta: number | null
+  q_over_critical: number
+  beta_q_over_critical: number | null
+  source: 'table1' | 'table2' | 'override'
+  beta_source: 'table3' | 'table4' | 'override' | null
+  category: string | null
+  category_source: 'input' | 'yingji_table' | null
+  override_reason: string | null
+}
+
+export interface Gb18218Result {
+  s: number
+  is_major: boolean
+  r: number | null
+  grade: HazardGrade | null
+  grade_zh: string | null
+  alpha: number
+  exposed_population: number
+  terms: Gb18218Term[]
+}
+
+export interface Gb18218Input {
+  exposed_population: number
+  substances: SubstanceInput[]
+}
+
+export interface HazardSourceInput {
+  enterprise_id: string
+  name: string
+  kind: HazardUnitKind
+  lon: number | null
+  lat: number | null
+  exposed_population: number
+  description: string
+  substances: SubstanceInput[]
+  equipment: EquipmentInput[]
+}
+
+export interface HazardSource extends HazardSourceInput {
+  id: string
+  enterprise_name: string
+  town_code: string
+  town_name: string
+  equipment: Equipment[]
+  s: number | null
+  is_major: boolean
+  r: number | null
+  grade: HazardGrade | null
+  evaluation: Gb18218Result | null
+  created_at: string
+  updated_at: string
+}
+
+export interface HazardSourcePointProps {
+  id: string
+  name: string
+  enterprise_id: string
+  enterprise_name: string
+  grade: HazardGrade | null
+  is_major: boolean
+  r: number | null
+}
+
+export type SensorKind = 'level' | 'temperature' | 'pressure' | 'flow' | 'gas_lel' | 'gas_toxic' | 'other'
+
+export interface Sensor {
+  id: string
+  num: number
+  enterprise_id: string
+  enterprise_name: string
+  town_code: string
+  unit_id: string | null
+  equipment_id: string | null
+  code: string
+  name: string
+  kind: SensorKind
+  unit_of_measure: string
+  range_min: number
+  range_max: number
+  ll: number | null
+  l: number | null
+  h: number | null
+  hh: number | null
+  deadband: number
+  on_delay_s: number
+  off_delay_s: number
+  offline_timeout_s: number
+  created_at: string
+  updated_at: string
 }

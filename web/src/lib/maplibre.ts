@@ -56,3 +56,37 @@ export function squareIcon(color: string, size = 14): { width: number; height: n
   }
   return { width: px, height: px, data }
 }
+
+/**
+ * Draws a warning triangle (apex up, white rim) for `map.addImage`: major hazard
+ * sources get their own shape, so they stand out from the round enterprise points
+ * whose colours they share.
+ */
+export function triangleIcon(color: string, size = 18): { width: number; height: number; data: Uint8Array } {
+  const px = size * 2
+  const data = new Uint8Array(px * px * 4)
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(color.slice(i, i + 2), 16))
+  const cx = (px - 1) / 2
+  const rim = Math.max(3, Math.round(px / 9))
+  const top = 1
+  const bottom = px - 2
+  const inTriangle = (x: number, y: number, inset: number) => {
+    const t0 = top + inset * 2
+    const b0 = bottom - inset
+    if (y < t0 || y > b0) return false
+    const half = ((y - t0) / (b0 - t0)) * (px / 2 - 1 - inset * 1.7)
+    return Math.abs(x - cx) <= half
+  }
+  for (let y = 0; y < px; y++) {
+    for (let x = 0; x < px; x++) {
+      if (!inTriangle(x, y, 0)) continue
+      const i = (y * px + x) * 4
+      const fill = inTriangle(x, y, rim)
+      data[i] = fill ? r : 255
+      data[i + 1] = fill ? g : 255
+      data[i + 2] = fill ? b : 255
+      data[i + 3] = 255
+    }
+  }
+  return { width: px, height: px, data }
+}
