@@ -63,6 +63,24 @@ struct ApiDoc;
 
 struct SecurityAddon;
 
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_json_rejection_names_the_field_serde_blamed() {
+        let m = "Failed to deserialize the JSON body into the target type: substances[0].quantity_t: invalid type: null, expected f64 at line 1 column 60";
+        assert_eq!(
+            super::rejected_field(m).as_deref(),
+            Some("substances[0].quantity_t")
+        );
+        assert_eq!(
+            super::rejected_field(
+                "Failed to parse the request body as JSON: expected value at line 1 column 2"
+            ),
+            None
+        );
+    }
+}
+
 impl Modify for SecurityAddon {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
@@ -156,9 +174,26 @@ async fn json_errors(req: Request, next: Next) -> Response {
     } else {
         message
     };
-    let body = serde_json::json!({"error": {"code": code, "message": message}});
+    let body = match rejected_field(&message) {
+        Some(field) => {
+            serde_json::json!({"error": {"code": code, "message": message, "field": field}})
+        }
+        None => serde_json::json!({"error": {"code": code, "message": message}}),
+    };
     // The status stays: axum answers 400 for malformed JSON and 422 for JSON of the wrong shape.
     (status, axum::Json(body)).into_response()
+}
+
+/// The field serde blamed in a JSON body rejection ("… target type: substances[0].quantity_t:
+/// invalid type: null …"), so forms can mark it.
+fn rejected_field(message: &str) -> Option<String> {
+    let rest = message.split_once("target type: ")?.1;
+    let (path, _) = rest.split_once(": ")?;
+    let looks_like_path = !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+    looks_like_path.then(|| path.to_string())
 }
 
 async fn track_metrics(req: Request, next: Next) -> Response {

@@ -26,10 +26,21 @@ pub struct IngestBenchArgs {
 
 impl IngestBenchArgs {
     pub fn full() -> IngestBenchArgs {
-        IngestBenchArgs { readings: 20_000_000, sensors: 10_000, batch: 1_000, clients: 8, table_rows: 20_000_000, dir: None }
+        IngestBenchArgs {
+            readings: 20_000_000,
+            sensors: 10_000,
+            batch: 1_000,
+            clients: 8,
+            table_rows: 20_000_000,
+            dir: None,
+        }
     }
     pub fn quick() -> IngestBenchArgs {
-        IngestBenchArgs { readings: 5_000_000, table_rows: 5_000_000, ..IngestBenchArgs::full() }
+        IngestBenchArgs {
+            readings: 5_000_000,
+            table_rows: 5_000_000,
+            ..IngestBenchArgs::full()
+        }
     }
 }
 
@@ -55,7 +66,9 @@ fn batch_body(b: u64, args: &IngestBenchArgs, t0: i64) -> (usize, String) {
             }
             first = false;
             let v = 10.0 + ((b as f64 + i as f64 * 0.37 + k as f64) * 0.1).sin() * 5.0;
-            s.push_str(&format!("{{\"sensor\":\"S{i:03}\",\"ts\":{ts},\"value\":{v:.3}}}"));
+            s.push_str(&format!(
+                "{{\"sensor\":\"S{i:03}\",\"ts\":{ts},\"value\":{v:.3}}}"
+            ));
         }
     }
     s.push_str("]}");
@@ -82,7 +95,9 @@ async fn fixture(db: &Db, args: &IngestBenchArgs) -> anyhow::Result<Vec<String>>
     for e in 0..enterprises {
         let id = format!("bench-{e:05}");
         let input = crate::registry::model::EnterpriseInput {
-            credit_code: crate::registry::credit_code::generate(&mut rng, "120114").as_str().to_string(),
+            credit_code: crate::registry::credit_code::generate(&mut rng, "120114")
+                .as_str()
+                .to_string(),
             name: format!("基准测试企业{e}"),
             town_code: "120114001".into(),
             address: String::new(),
@@ -116,7 +131,11 @@ async fn fixture(db: &Db, args: &IngestBenchArgs) -> anyhow::Result<Vec<String>>
 async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, f64, Db)> {
     let db = Db::connect(url).await?;
     let tokens = fixture(&db, args).await?;
-    let settings = Settings { bind: "127.0.0.1:0".into(), db: url.into(), ..Default::default() };
+    let settings = Settings {
+        bind: "127.0.0.1:0".into(),
+        db: url.into(),
+        ..Default::default()
+    };
     let app = Application::build_with_db(settings, db.clone()).await?;
     let addr = app.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -124,16 +143,24 @@ async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, 
         let _ = stop_rx.await;
     }));
     let batches = args.readings / args.batch;
-    let t0 = crate::db::now_ms() - (args.readings / args.sensors.max(1)) as i64 * STEP_MS - 3_600_000;
-    let client = reqwest::Client::builder().pool_max_idle_per_host(args.clients).build()?;
+    let t0 =
+        crate::db::now_ms() - (args.readings / args.sensors.max(1)) as i64 * STEP_MS - 3_600_000;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.clients)
+        .build()?;
     let next = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
     let tenth_start = batches - batches / 10;
     let tenth_started = std::sync::Arc::new(std::sync::Mutex::new(None::<Instant>));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.clients {
-        let (client, next, tokens, args, tenth_started) =
-            (client.clone(), next.clone(), tokens.clone(), args.clone(), tenth_started.clone());
+        let (client, next, tokens, args, tenth_started) = (
+            client.clone(),
+            next.clone(),
+            tokens.clone(),
+            args.clone(),
+            tenth_started.clone(),
+        );
         let endpoint = format!("http://{addr}/api/v1/ingest/readings");
         tasks.push(tokio::spawn(async move {
             loop {
@@ -141,10 +168,10 @@ async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, 
                 if b >= batches {
                     return anyhow::Ok(());
                 }
-                if b == tenth_start {
-                    if let Ok(mut g) = tenth_started.lock() {
-                        *g = Some(Instant::now());
-                    }
+                if b == tenth_start
+                    && let Ok(mut g) = tenth_started.lock()
+                {
+                    *g = Some(Instant::now());
                 }
                 let (e, body) = batch_body(b, &args, t0);
                 let r = client
@@ -156,7 +183,10 @@ async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, 
                     .await?;
                 anyhow::ensure!(r.status().is_success(), "batch {b}: HTTP {}", r.status());
                 let report: serde_json::Value = r.json().await?;
-                anyhow::ensure!(report["accepted"].as_u64() == Some(args.batch), "batch {b}: {report}");
+                anyhow::ensure!(
+                    report["accepted"].as_u64() == Some(args.batch),
+                    "batch {b}: {report}"
+                );
                 if b % (batches / 20).max(1) == 0 {
                     eprintln!("  … {b} / {batches} batches");
                 }
@@ -167,7 +197,12 @@ async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, 
         t.await??;
     }
     let elapsed = started.elapsed().as_secs_f64();
-    let tenth = tenth_started.lock().ok().and_then(|g| *g).map(|t| t.elapsed().as_secs_f64()).unwrap_or(elapsed);
+    let tenth = tenth_started
+        .lock()
+        .ok()
+        .and_then(|g| *g)
+        .map(|t| t.elapsed().as_secs_f64())
+        .unwrap_or(elapsed);
     let _ = stop_tx.send(());
     server.await??;
     let db = Db::connect(url).await?;
@@ -179,54 +214,66 @@ async fn http_ingest(args: &IngestBenchArgs, url: &str) -> anyhow::Result<(f64, 
 }
 
 /// (b) and (c): the same rows appended with one prepared statement and one transaction per
-/// batch into a plain table, without an index and keyed by (sensor, ts).
-async fn plain_table(dir: &std::path::Path, rows: u64, batch: u64, keyed: bool, limit: Duration) -> anyhow::Result<(f64, u64)> {
-    let name = if keyed { "naive.db" } else { "ceiling.db" };
-    let url = format!("sqlite://{}", dir.join(name).display());
-    let db = Db::connect_without_migrating(&url, None).await?;
-    let Db::Sqlite(pool) = &db else { anyhow::bail!("sqlite expected") };
+/// batch into a plain table, without an index and keyed by (sensor, ts), WAL as the store.
+fn plain_table(
+    dir: &std::path::Path,
+    rows: u64,
+    batch: u64,
+    keyed: bool,
+    limit: Duration,
+) -> anyhow::Result<(f64, u64)> {
+    let path = dir.join(if keyed { "naive.db" } else { "ceiling.db" });
+    let mut conn = rusqlite::Connection::open(&path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     let ddl = if keyed {
         "CREATE TABLE r (sensor INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL, PRIMARY KEY (sensor, ts)) WITHOUT ROWID"
     } else {
         "CREATE TABLE r (sensor INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL)"
     };
-    sqlx::query(ddl).execute(pool).await?;
+    conn.execute(ddl, [])?;
     let sensors = 10_000u64;
     let started = Instant::now();
     let mut written = 0u64;
-    let mut conn = pool.acquire().await?;
     while written < rows && started.elapsed() < limit {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        for i in 0..batch {
-            let n = written + i;
-            // The same order as the HTTP run: many sensors per batch, time advancing.
-            sqlx::query("INSERT INTO r (sensor, ts, value) VALUES ($1, $2, $3)")
-                .bind((n % sensors) as i64)
-                .bind(1_700_000_000_000_i64 + (n / sensors) as i64 * STEP_MS)
-                .bind(n as f64 * 0.001)
-                .execute(&mut *tx)
-                .await?;
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO r (sensor, ts, value) VALUES (?1, ?2, ?3)")?;
+            for i in 0..batch {
+                let n = written + i;
+                // The same order as the HTTP run: many sensors per batch, time advancing.
+                stmt.execute(rusqlite::params![
+                    (n % sensors) as i64,
+                    1_700_000_000_000_i64 + (n / sensors) as i64 * STEP_MS,
+                    n as f64 * 0.001
+                ])?;
+            }
         }
-        tx.commit().await?;
+        tx.commit()?;
         written += batch;
     }
-    let rate = written as f64 / started.elapsed().as_secs_f64();
-    drop(conn);
-    db.close().await;
-    Ok((rate, written))
+    Ok((written as f64 / started.elapsed().as_secs_f64(), written))
 }
 
 /// (f) A 30-day history of one sensor sampled every 10 s, bucketed to 1,000 points.
 async fn history_query(db: &Db) -> anyhow::Result<f64> {
-    let store = crate::monitor::readings::ReadingStore::open(db.clone(), Default::default()).await?;
-    let num: i64 = db.fetch_scalar(&Sql::new("SELECT CAST(MIN(num) AS BIGINT) FROM sensors")).await?;
+    let store =
+        crate::monitor::readings::ReadingStore::open(db.clone(), Default::default()).await?;
+    let num: i64 = db
+        .fetch_scalar(&Sql::new("SELECT CAST(MIN(num) AS BIGINT) FROM sensors"))
+        .await?;
     let num = u32::try_from(num)?;
     let end = crate::db::now_ms() - 40 * 86_400_000;
     let start = end - 30 * 86_400_000;
     let mut batch = Vec::with_capacity(10_000);
     let mut t = start;
     while t < end {
-        batch.push(crate::monitor::readings::Reading { sensor: num, ts_ms: t, value: (t as f64 / 3.6e6).sin() });
+        batch.push(crate::monitor::readings::Reading {
+            sensor: num,
+            ts_ms: t,
+            value: (t as f64 / 3.6e6).sin(),
+        });
         if batch.len() == 10_000 {
             store.append(&batch).await?;
             batch.clear();
@@ -241,7 +288,11 @@ async fn history_query(db: &Db) -> anyhow::Result<f64> {
         let started = Instant::now();
         let buckets = store.buckets(num, start, end, (end - start) / 1000).await?;
         best = best.min(started.elapsed().as_secs_f64() * 1000.0);
-        anyhow::ensure!(buckets.len() >= 999, "expected about 1,000 buckets, got {}", buckets.len());
+        anyhow::ensure!(
+            buckets.len() >= 999,
+            "expected about 1,000 buckets, got {}",
+            buckets.len()
+        );
     }
     Ok(best)
 }
@@ -258,7 +309,14 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
             tmp.clone()
         }
     };
-    eprintln!("bench ingest: {} readings, {} sensors, batches of {}, {} clients, in {}", args.readings, args.sensors, args.batch, args.clients, dir.display());
+    eprintln!(
+        "bench ingest: {} readings, {} sensors, batches of {}, {} clients, in {}",
+        args.readings,
+        args.sensors,
+        args.batch,
+        args.clients,
+        dir.display()
+    );
     let rss_before = rss_bytes();
     let url = format!("sqlite://{}", dir.join("ingest.db").display());
     eprintln!("(a) HTTP ingest into the embedded store …");
@@ -270,11 +328,19 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     let rss_after = rss_bytes();
     db.close().await;
     eprintln!("(b) plain appends, no index …");
-    let (ceiling, ceiling_rows) = plain_table(&dir, args.table_rows, args.batch, false, Duration::from_secs(600)).await?;
+    let (d, rows, batch) = (dir.clone(), args.table_rows, args.batch);
+    let (ceiling, ceiling_rows) = tokio::task::spawn_blocking(move || {
+        plain_table(&d, rows, batch, false, Duration::from_secs(600))
+    })
+    .await??;
     eprintln!("(b) {ceiling:.0} rows/s over {ceiling_rows} rows");
     eprintln!("(c) a table keyed by (sensor, ts) …");
-    let (naive, naive_rows) = plain_table(&dir, args.table_rows, args.batch, true, Duration::from_secs(120)).await?;
-    eprintln!("(c) {naive:.0} rows/s over {naive_rows} rows (stopped after 120 s)");
+    let d = dir.clone();
+    let (naive, naive_rows) = tokio::task::spawn_blocking(move || {
+        plain_table(&d, rows, batch, true, Duration::from_secs(120))
+    })
+    .await??;
+    eprintln!("(c) {naive:.0} rows/s over {naive_rows} rows (capped at 120 s)");
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -312,7 +378,10 @@ mod tests {
 
     #[test]
     fn a_batch_body_holds_the_batch_size_and_is_valid_json() {
-        let args = IngestBenchArgs { readings: 10_000, ..IngestBenchArgs::quick() };
+        let args = IngestBenchArgs {
+            readings: 10_000,
+            ..IngestBenchArgs::quick()
+        };
         let (e, body) = batch_body(3, &args, 1_700_000_000_000);
         assert_eq!(e, 3);
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");

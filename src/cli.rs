@@ -276,11 +276,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             demo(settings, password).await
         }
         Command::User(cmd) => user(&cli, cmd).await,
-        Command::Bench(BenchCommand::Ingest { quick, readings, clients, dir }) => {
+        Command::Bench(BenchCommand::Ingest {
+            quick,
+            readings,
+            clients,
+            dir,
+        }) => {
             let mut s = Settings::default();
             s.log.level = cli.log_level.clone().unwrap_or_else(|| "warn".into());
             init_logging(&s);
-            let mut args = if *quick { crate::bench::IngestBenchArgs::quick() } else { crate::bench::IngestBenchArgs::full() };
+            let mut args = if *quick {
+                crate::bench::IngestBenchArgs::quick()
+            } else {
+                crate::bench::IngestBenchArgs::full()
+            };
             if let Some(n) = readings {
                 args.readings = *n;
                 args.table_rows = *n;

@@ -8,7 +8,7 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use crate::hazard::gb18218::{self, CategoryInput, Gb18218Input, SubstanceInput};
-use crate::hazard::model::{EquipmentInput, EquipmentKind, HazardUnitInput, UnitKind};
+use crate::hazard::model::{EquipmentInput, EquipmentKind, HazardUnitInput, HazardUnitKind};
 use crate::registry::model::EnterpriseInput;
 
 /// What a unit is meant to come out as; drawn first, then quantities are drawn until the
@@ -190,12 +190,12 @@ pub fn demo_hazard_units(
                     .any(|c| Some(c.name) == s.name.as_deref() && c.storage)
             });
             let kind = if storage {
-                UnitKind::Storage
+                HazardUnitKind::Storage
             } else {
-                UnitKind::Production
+                HazardUnitKind::Production
             };
             let (name, equipment) = match kind {
-                UnitKind::Storage => (
+                HazardUnitKind::Storage => (
                     format!("{}号罐区", k + 1),
                     (1..=rng.gen_range(2..=6))
                         .map(|i| EquipmentInput {
@@ -209,7 +209,7 @@ pub fn demo_hazard_units(
                         })
                         .collect::<Vec<_>>(),
                 ),
-                UnitKind::Production => (
+                HazardUnitKind::Production => (
                     format!("{}号生产装置", k + 1),
                     (1..=rng.gen_range(1..=3))
                         .map(|i| EquipmentInput {

@@ -9,22 +9,22 @@ pub use super::gb18218::{CategoryInput, SubstanceInput};
 /// a warehouse within its building).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum UnitKind {
+pub enum HazardUnitKind {
     Production,
     Storage,
 }
 
-impl UnitKind {
+impl HazardUnitKind {
     pub fn key(self) -> &'static str {
         match self {
-            UnitKind::Production => "production",
-            UnitKind::Storage => "storage",
+            HazardUnitKind::Production => "production",
+            HazardUnitKind::Storage => "storage",
         }
     }
-    pub fn parse(s: &str) -> Option<UnitKind> {
+    pub fn parse(s: &str) -> Option<HazardUnitKind> {
         match s {
-            "production" => Some(UnitKind::Production),
-            "storage" => Some(UnitKind::Storage),
+            "production" => Some(HazardUnitKind::Production),
+            "storage" => Some(HazardUnitKind::Storage),
             _ => None,
         }
     }
@@ -79,7 +79,7 @@ pub struct EquipmentInput {
 pub struct HazardUnitInput {
     pub enterprise_id: String,
     pub name: String,
-    pub kind: UnitKind,
+    pub kind: HazardUnitKind,
     #[serde(default)]
     pub lon: Option<f64>,
     #[serde(default)]

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::model::{
-    CategoryInput, EquipmentInput, EquipmentKind, HazardUnitInput, SubstanceInput, UnitKind,
+    CategoryInput, EquipmentInput, EquipmentKind, HazardUnitInput, HazardUnitKind, SubstanceInput,
 };
 use crate::auth::Scope;
 use crate::db::{Db, DbError, Sql, Tx};
@@ -37,7 +37,7 @@ pub struct HazardUnit {
     pub town_code: String,
     pub town_name: String,
     pub name: String,
-    pub kind: UnitKind,
+    pub kind: HazardUnitKind,
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     pub exposed_population: i64,
@@ -203,7 +203,7 @@ fn attach(
                     capacity: e.capacity.clone(),
                 })
                 .collect(),
-            kind: UnitKind::parse(&u.kind).unwrap_or(UnitKind::Storage),
+            kind: HazardUnitKind::parse(&u.kind).unwrap_or(HazardUnitKind::Storage),
             evaluation: u
                 .evaluation
                 .as_deref()
