@@ -547,4 +547,3 @@ async fn bad_input_is_refused_before_anything_is_written() {
         assert_eq!(store.table_counts().await.expect("counts"), (0, 0, 0));
     });
 }
-

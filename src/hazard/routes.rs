@@ -11,7 +11,7 @@ use super::model::HazardUnitInput;
 use super::store::{self, HazardFilter, HazardUnit};
 use crate::app::AppState;
 use crate::audit;
-use crate::auth::{CurrentUser, Permission, Scope};
+use crate::auth::{CurrentUser, Permission};
 use crate::error::{ApiError, ErrorBody};
 use crate::paging::{Page, Paging};
 
@@ -54,33 +54,6 @@ async fn get_unit(
     Ok(Json(visible_unit(&state, &user, &id).await?))
 }
 
-/// The enterprise a unit is written for must be one the caller may edit: any for district
-/// roles with write permission, its own township's for a town user, itself for an enterprise.
-async fn check_enterprise(
-    state: &AppState,
-    user: &CurrentUser,
-    enterprise_id: &str,
-) -> Result<(), ApiError> {
-    let e = crate::registry::store::get_enterprise(&state.db, enterprise_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::validation(
-                "enterprise_id",
-                format!("unknown enterprise {enterprise_id}"),
-            )
-        })?;
-    let ok = match user.scope() {
-        Scope::District => true,
-        Scope::Town(t) => t == e.town_code,
-        Scope::Enterprise(own) => own == e.id,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("the enterprise is outside your scope"))
-    }
-}
-
 /// Creates a unit; its identification and grade are computed from its chemicals.
 #[utoipa::path(post, path = "/hazard-sources", tag = "hazard", request_body = HazardUnitInput,
     responses((status = 201, body = HazardUnit), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -91,7 +64,7 @@ async fn create_unit(
     Json(input): Json<HazardUnitInput>,
 ) -> Result<(StatusCode, Json<HazardUnit>), ApiError> {
     user.require(Permission::RegistryWrite)?;
-    check_enterprise(&state, &user, &input.enterprise_id).await?;
+    crate::registry::routes::check_writable_enterprise(&state, &user, &input.enterprise_id).await?;
     let (input, grading) = super::validate_and_grade(&input)?;
     let id = crate::db::new_id();
     let mut tx = state.db.begin().await?;
@@ -125,7 +98,7 @@ async fn update_unit(
 ) -> Result<Json<HazardUnit>, ApiError> {
     user.require(Permission::RegistryWrite)?;
     let before = visible_unit(&state, &user, &id).await?;
-    check_enterprise(&state, &user, &input.enterprise_id).await?;
+    crate::registry::routes::check_writable_enterprise(&state, &user, &input.enterprise_id).await?;
     let (input, grading) = super::validate_and_grade(&input)?;
     let mut tx = state.db.begin().await?;
     store::save(&mut tx, &id, &input, &grading, true).await?;

@@ -409,31 +409,6 @@ async fn visible(state: &AppState, user: &CurrentUser, id: &str) -> Result<Senso
     Ok(s)
 }
 
-async fn check_enterprise(
-    state: &AppState,
-    user: &CurrentUser,
-    enterprise_id: &str,
-) -> Result<(), ApiError> {
-    let e = crate::registry::store::get_enterprise(&state.db, enterprise_id)
-        .await?
-        .ok_or_else(|| {
-            ApiError::validation(
-                "enterprise_id",
-                format!("unknown enterprise {enterprise_id}"),
-            )
-        })?;
-    let ok = match user.scope() {
-        Scope::District => true,
-        Scope::Town(t) => t == e.town_code,
-        Scope::Enterprise(own) => own == e.id,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden("the enterprise is outside your scope"))
-    }
-}
-
 /// Sensors visible to the caller.
 #[utoipa::path(get, path = "/sensors", tag = "monitor", params(SensorFilter, Paging),
     responses((status = 200, body = Page<Sensor>), (status = 401, body = ErrorBody)))]
@@ -471,7 +446,7 @@ async fn create_sensor(
     Json(input): Json<SensorInput>,
 ) -> Result<(StatusCode, Json<Sensor>), ApiError> {
     user.require(Permission::RegistryWrite)?;
-    check_enterprise(&state, &user, &input.enterprise_id).await?;
+    crate::registry::routes::check_writable_enterprise(&state, &user, &input.enterprise_id).await?;
     let valid = validate(&state.db, &input).await?;
     let id = crate::db::new_id();
     let mut tx = state.db.begin().await?;

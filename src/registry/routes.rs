@@ -137,6 +137,34 @@ async fn get_enterprise(
     Ok(Json(visible_enterprise(&state, &user, &id).await?))
 }
 
+/// For records that belong to an enterprise (hazard-source units, sensors): the enterprise
+/// must exist (422) and be one the caller may edit (403): any for district roles with write
+/// permission, its own township's for a town user, itself for an enterprise user.
+pub async fn check_writable_enterprise(
+    state: &AppState,
+    user: &CurrentUser,
+    enterprise_id: &str,
+) -> Result<(), ApiError> {
+    let e = store::get_enterprise(&state.db, enterprise_id)
+        .await?
+        .ok_or_else(|| {
+            ApiError::validation(
+                "enterprise_id",
+                format!("unknown enterprise {enterprise_id}"),
+            )
+        })?;
+    let ok = match user.scope() {
+        Scope::District => true,
+        Scope::Town(t) => t == e.town_code,
+        Scope::Enterprise(own) => own == e.id,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("the enterprise is outside your scope"))
+    }
+}
+
 /// Refuses records the caller may not create or move into: another town, or any new
 /// record for an enterprise account.
 fn check_target_scope(user: &CurrentUser, town_code: &str) -> Result<(), ApiError> {
