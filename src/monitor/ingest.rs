@@ -127,6 +127,57 @@ impl Monitor {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("{count} readings in one batch; the limit is {limit}")]
+    TooLarge { count: usize, limit: usize },
+    #[error(transparent)]
+    Store(#[from] ReadingsError),
+}
+
+impl Monitor {
+    /// Checks and stores one batch of an enterprise's gateway; returns once the accepted
+    /// readings are durable. Shared by HTTP and MQTT ingest.
+    pub async fn ingest(
+        &self,
+        enterprise_id: &str,
+        batch: &IngestBatch,
+    ) -> Result<IngestReport, IngestError> {
+        if batch.readings.len() > self.limits.max_batch {
+            return Err(IngestError::TooLarge {
+                count: batch.readings.len(),
+                limit: self.limits.max_batch,
+            });
+        }
+        let (readings, rejected, out_of_range) = check_batch(
+            &self.index(),
+            enterprise_id,
+            batch,
+            crate::db::now_ms(),
+            &self.limits,
+        );
+        self.store.append(&readings).await?;
+        metrics::counter!("yingji_readings_ingested_total").increment(readings.len() as u64);
+        Ok(IngestReport {
+            accepted: readings.len(),
+            rejected,
+            out_of_range,
+        })
+    }
+
+    /// The enterprise whose unified social credit code is `code` (MQTT topics name it).
+    pub async fn enterprise_by_credit_code(&self, code: &str) -> Result<Option<String>, DbError> {
+        let row: Option<(String,)> = self
+            .db
+            .fetch_optional(
+                &crate::db::Sql::new("SELECT id FROM enterprises WHERE credit_code = $1")
+                    .bind(code),
+            )
+            .await?;
+        Ok(row.map(|r| r.0))
+    }
+}
+
 /// A timestamp as gateways send it: epoch milliseconds or RFC 3339.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(untagged)]
@@ -298,32 +349,15 @@ async fn ingest_readings(
         .ok_or(ApiError::Unauthorized)?;
     let batch: IngestBatch = serde_json::from_slice(&body)
         .map_err(|e| ApiError::BadRequest(format!("not a readings batch: {e}")))?;
-    let monitor = &state.monitor;
-    if batch.readings.len() > monitor.limits.max_batch {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} readings in one batch; the limit is {}",
-            batch.readings.len(),
-            monitor.limits.max_batch
-        )));
-    }
-    let (readings, rejected, out_of_range) = check_batch(
-        &monitor.index(),
-        &enterprise_id,
-        &batch,
-        crate::db::now_ms(),
-        &monitor.limits,
-    );
-    monitor
-        .store
-        .append(&readings)
+    state
+        .monitor
+        .ingest(&enterprise_id, &batch)
         .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    metrics::counter!("yingji_readings_ingested_total").increment(readings.len() as u64);
-    Ok(Json(IngestReport {
-        accepted: readings.len(),
-        rejected,
-        out_of_range,
-    }))
+        .map(Json)
+        .map_err(|e| match e {
+            IngestError::TooLarge { .. } => ApiError::PayloadTooLarge(e.to_string()),
+            IngestError::Store(e) => ApiError::Internal(e.into()),
+        })
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
