@@ -35,6 +35,17 @@ pub struct IndustrySection {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct HazardCategory {
+    /// `J1`–`J5`, `W1.1`–`W11`.
+    pub symbol: String,
+    pub group: String,
+    pub category_zh: String,
+    pub description_zh: String,
+    pub critical_t: f64,
+    pub beta: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct District {
     pub code: String,
     pub name: String,
@@ -49,6 +60,9 @@ pub struct MapMeta {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Capabilities {
     pub can_edit_registry: bool,
+    /// May create and edit hazard-source units and sensors of the enterprises in scope
+    /// (an enterprise user: its own).
+    pub can_edit_hazard_sources: bool,
     pub can_manage_users: bool,
     pub can_read_audit: bool,
     pub can_replace_boundaries: bool,
@@ -62,6 +76,10 @@ pub struct Meta {
     pub facility_kinds: Vec<Label>,
     pub scales: Vec<Label>,
     pub industries: Vec<IndustrySection>,
+    /// Sensor kinds (`level`, `temperature`, …).
+    pub sensor_kinds: Vec<Label>,
+    /// GB 18218-2018 Table 2 hazard categories with their critical quantity and β.
+    pub hazard_categories: Vec<HazardCategory>,
     pub map: MapMeta,
     pub capabilities: Capabilities,
 }
@@ -113,12 +131,28 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
                     .collect(),
             })
             .collect(),
+        sensor_kinds: crate::monitor::sensors::SensorKind::ALL
+            .iter()
+            .map(|k| label(k.key(), k.zh(), k.en()))
+            .collect(),
+        hazard_categories: crate::hazard::gb18218::categories()
+            .iter()
+            .map(|c| HazardCategory {
+                symbol: c.symbol.clone(),
+                group: c.group.clone(),
+                category_zh: c.category_zh.clone(),
+                description_zh: c.description_zh.clone(),
+                critical_t: c.critical_t,
+                beta: c.beta,
+            })
+            .collect(),
         map: MapMeta {
             style_url: state.settings.map.style_url.clone(),
         },
         capabilities: Capabilities {
             can_edit_registry: user.role.has(Permission::RegistryWrite)
                 && user.role != Role::Enterprise,
+            can_edit_hazard_sources: user.role.has(Permission::RegistryWrite),
             can_manage_users: user.role.has(Permission::ManageUsers),
             can_read_audit: user.role.has(Permission::AuditRead),
             can_replace_boundaries: user.role.has(Permission::BoundariesWrite),

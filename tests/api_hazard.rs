@@ -342,3 +342,24 @@ async fn ingest_tokens_are_shown_once_listed_by_fingerprint_and_revocable() {
         app.stop().await;
     });
 }
+
+#[tokio::test]
+async fn meta_lists_sensor_kinds_and_the_table_2_categories() {
+    let t = common::TestDb::sqlite().await;
+    common::seed_fixture(&t.db).await;
+    let app = common::TestApp::spawn(&t.db).await;
+    let (s, meta) = app
+        .get_json(&app.login("enterprise").await, "/api/v1/meta")
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(meta["sensor_kinds"].as_array().map(Vec::len), Some(7));
+    let cats = meta["hazard_categories"].as_array().expect("categories");
+    assert_eq!(cats.len(), 24);
+    assert!(
+        cats.iter()
+            .any(|c| c["symbol"] == "W5.3" && c["critical_t"] == 1000.0)
+    );
+    assert_eq!(meta["capabilities"]["can_edit_hazard_sources"], true);
+    assert_eq!(meta["capabilities"]["can_edit_registry"], false);
+    app.stop().await;
+}

@@ -54,6 +54,28 @@ impl SensorKind {
     pub fn parse(s: &str) -> Option<SensorKind> {
         SensorKind::ALL.into_iter().find(|k| k.key() == s)
     }
+    pub fn zh(self) -> &'static str {
+        match self {
+            SensorKind::Level => "液位",
+            SensorKind::Temperature => "温度",
+            SensorKind::Pressure => "压力",
+            SensorKind::Flow => "流量",
+            SensorKind::GasLel => "可燃气体",
+            SensorKind::GasToxic => "有毒气体",
+            SensorKind::Other => "其他",
+        }
+    }
+    pub fn en(self) -> &'static str {
+        match self {
+            SensorKind::Level => "Level",
+            SensorKind::Temperature => "Temperature",
+            SensorKind::Pressure => "Pressure",
+            SensorKind::Flow => "Flow",
+            SensorKind::GasLel => "Flammable gas (%LEL)",
+            SensorKind::GasToxic => "Toxic gas (ppm)",
+            SensorKind::Other => "Other",
+        }
+    }
 }
 
 /// The editable fields of a sensor.
