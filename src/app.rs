@@ -252,6 +252,7 @@ pub struct Application {
     router: Router,
     db: Db,
     monitor: Arc<crate::monitor::ingest::Monitor>,
+    mqtt: Option<crate::monitor::mqtt::MqttConfig>,
 }
 
 impl Application {
@@ -265,6 +266,11 @@ impl Application {
     pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
         crate::metrics::init();
         let listener = TcpListener::bind(&settings.bind).await?;
+        let mqtt = crate::monitor::mqtt::MqttConfig::from_settings(
+            &settings.monitor,
+            listener.local_addr()?.port(),
+        )
+        .map_err(|e| anyhow::anyhow!("monitor.mqtt_url: {e}"))?;
         let monitor = Arc::new(
             crate::monitor::ingest::Monitor::open(
                 db.clone(),
@@ -284,6 +290,7 @@ impl Application {
             router,
             db,
             monitor,
+            mqtt,
         })
     }
 
@@ -298,9 +305,18 @@ impl Application {
     ) -> anyhow::Result<()> {
         // Compaction, merging and retention purges run beside the server.
         let background = self.monitor.store.start_background();
-        axum::serve(self.listener, self.router.into_make_service())
+        // MQTT ingest runs beside HTTP and stops after it, before the store closes, so the
+        // batches it is storing still get their PUBACK.
+        let mqtt = self
+            .mqtt
+            .map(|cfg| crate::monitor::mqtt::MqttSubscriber::start(cfg, self.monitor.clone()));
+        let served = axum::serve(self.listener, self.router.into_make_service())
             .with_graceful_shutdown(shutdown)
-            .await?;
+            .await;
+        if let Some(mqtt) = mqtt {
+            mqtt.stop().await;
+        }
+        served?;
         background.stop().await;
         self.db.close().await;
         Ok(())

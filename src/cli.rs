@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::app::{Application, shutdown_signal};
 use crate::audit::Actor;
 use crate::auth::Role;
-use crate::config::{LogFormat, Overrides, Settings};
+use crate::config::{LogFormat, MonitorOverrides, Overrides, Settings};
 use crate::db::Db;
 use crate::registry::import;
 use crate::registry::table::Format;
@@ -51,6 +51,9 @@ pub struct ServerArgs {
     /// Directory for uploaded files and other runtime data.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// MQTT broker to take readings from, e.g. mqtt://127.0.0.1:1883 (sets monitor.mqtt_url).
+    #[arg(long, value_name = "URL")]
+    pub mqtt: Option<String>,
 }
 
 impl ServerArgs {
@@ -59,6 +62,9 @@ impl ServerArgs {
             db: self.db.clone(),
             bind: self.bind.clone(),
             data_dir: self.data_dir.clone(),
+            monitor: self.mqtt.clone().map(|url| MonitorOverrides {
+                mqtt_url: Some(url),
+            }),
         }
     }
 }

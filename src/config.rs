@@ -29,7 +29,7 @@ pub struct Settings {
     pub monitor: MonitorSettings,
 }
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MonitorSettings {
     /// Readings are kept this many days, then purged.
@@ -38,6 +38,27 @@ pub struct MonitorSettings {
     pub max_batch: usize,
     /// Readings held in memory before they are compacted into per-sensor blocks (20 bytes each).
     pub memtable_readings: usize,
+    /// MQTT broker to take readings from, `mqtt://[USER:PASSWORD@]HOST[:PORT]`; none: HTTP only.
+    pub mqtt_url: Option<String>,
+    /// MQTT client id, stable across restarts so the broker queues messages while the instance
+    /// is down; default `yingji-HOSTNAME-HTTPPORT`. Must differ between instances.
+    pub mqtt_client_id: Option<String>,
+    /// Shared-subscription group: the instances of one group split the messages between them.
+    pub mqtt_group: String,
+}
+
+impl fmt::Debug for MonitorSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The broker URL may carry a password.
+        f.debug_struct("MonitorSettings")
+            .field("retention_days", &self.retention_days)
+            .field("max_batch", &self.max_batch)
+            .field("memtable_readings", &self.memtable_readings)
+            .field("mqtt_url", &self.mqtt_url.as_deref().map(redact_url))
+            .field("mqtt_client_id", &self.mqtt_client_id)
+            .field("mqtt_group", &self.mqtt_group)
+            .finish()
+    }
 }
 
 impl Default for MonitorSettings {
@@ -46,6 +67,9 @@ impl Default for MonitorSettings {
             retention_days: 400,
             max_batch: 10_000,
             memtable_readings: 2_000_000,
+            mqtt_url: None,
+            mqtt_client_id: None,
+            mqtt_group: "yingji".into(),
         }
     }
 }
@@ -192,6 +216,15 @@ pub struct Overrides {
     pub bind: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monitor: Option<MonitorOverrides>,
+}
+
+/// `[monitor]` keys settable on the command line.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct MonitorOverrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mqtt_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -261,6 +294,21 @@ impl Settings {
                 "auth.session_hours, auth.lock_after_failures and auth.lock_minutes must be positive".into(),
             ));
         }
+        if let Some(url) = self.monitor.mqtt_url.as_deref().filter(|u| !u.is_empty()) {
+            crate::monitor::mqtt::parse_url(url)
+                .map_err(|e| ConfigError::Invalid(format!("monitor.mqtt_url: {e}")))?;
+        }
+        // The group is a topic level of `$share/GROUP/...`: no separators or wildcards.
+        if self.monitor.mqtt_group.is_empty() || self.monitor.mqtt_group.contains(['/', '+', '#']) {
+            return Err(ConfigError::Invalid(
+                "monitor.mqtt_group must be a non-empty name without /, + or #".into(),
+            ));
+        }
+        if self.monitor.mqtt_client_id.as_deref() == Some("") {
+            return Err(ConfigError::Invalid(
+                "monitor.mqtt_client_id must not be empty (leave it out for the default)".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -314,6 +362,15 @@ retention_days = {retention_days}
 max_batch = {max_batch}
 # Readings held in memory before compaction into per-sensor blocks (20 bytes each).
 memtable_readings = {memtable_readings}
+# MQTT broker to take readings from (topic yingji/CREDIT_CODE/readings, QoS 1); without it
+# readings come over HTTP only. Also `yingji serve --mqtt URL`.
+# mqtt_url = "mqtt://USER:PASSWORD@127.0.0.1:1883"
+# Client id: stable across restarts, so the broker queues readings while this instance is
+# down; different for every instance. Default yingji-HOSTNAME-HTTPPORT.
+# mqtt_client_id = "yingji-web1"
+# Shared-subscription group ($share/GROUP/yingji/+/readings): the instances of one group
+# split the messages between them.
+mqtt_group = "{mqtt_group}"
 "#,
         db = d.db,
         bind = d.bind,
@@ -327,6 +384,7 @@ memtable_readings = {memtable_readings}
         retention_days = d.monitor.retention_days,
         max_batch = d.monitor.max_batch,
         memtable_readings = d.monitor.memtable_readings,
+        mqtt_group = d.monitor.mqtt_group,
     )
 }
 
@@ -404,6 +462,38 @@ mod tests {
             assert_eq!(s.bind, "127.0.0.1:9002");
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_mqtt_flag_sets_the_broker_and_keeps_the_other_monitor_keys_of_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("y.toml");
+        std::fs::write(&path, "[monitor]\nmax_batch = 500\nmqtt_group = \"east\"\n")
+            .expect("write");
+        let s = Settings::load(
+            Some(&path),
+            &Overrides {
+                monitor: Some(MonitorOverrides {
+                    mqtt_url: Some("mqtt://u:pw@broker:1883".into()),
+                }),
+                ..Default::default()
+            },
+        )
+        .expect("load");
+        assert_eq!(
+            s.monitor.mqtt_url.as_deref(),
+            Some("mqtt://u:pw@broker:1883")
+        );
+        assert_eq!(s.monitor.max_batch, 500);
+        assert_eq!(s.monitor.mqtt_group, "east");
+        assert!(!format!("{s:?}").contains("pw@"), "{s:?}");
+        let bad = Overrides {
+            monitor: Some(MonitorOverrides {
+                mqtt_url: Some("mqtts://broker:8883".into()),
+            }),
+            ..Default::default()
+        };
+        assert!(Settings::load(None, &bad).is_err());
     }
 
     #[test]

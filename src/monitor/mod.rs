@@ -2,5 +2,6 @@
 
 pub mod alarm;
 pub mod ingest;
+pub mod mqtt;
 pub mod readings;
 pub mod sensors;
