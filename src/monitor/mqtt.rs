@@ -310,7 +310,7 @@ async fn poll_connection(
     client: AsyncClient,
     filter: String,
     tx: mpsc::UnboundedSender<Publish>,
-    stop: watch::Receiver<bool>,
+    mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = MIN_BACKOFF;
     loop {
@@ -350,7 +350,13 @@ async fn poll_connection(
                     return;
                 }
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "MQTT connection failed");
-                tokio::time::sleep(backoff).await;
+                // Shutdown does not wait out the backoff.
+                if tokio::time::timeout(backoff, stop.wait_for(|s| *s))
+                    .await
+                    .is_ok()
+                {
+                    return;
+                }
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
@@ -408,7 +414,7 @@ async fn settle(client: &AsyncClient, publish: &Publish, outcome: Outcome) -> bo
             true
         }
         Outcome::Rejected { reason, message } => {
-            tracing::warn!(topic = %publish.topic, reason, %message, "MQTT message rejected");
+            tracing::warn!(topic = %publish.topic, reason, detail = %message, "MQTT message rejected");
             metrics::counter!("yingji_mqtt_rejected_total", "reason" => reason).increment(1);
             ack(client, publish).await;
             true
