@@ -306,3 +306,33 @@ pub fn now_ms() -> i64 {
 pub fn new_id() -> String {
     ulid::Ulid::new().to_string().to_lowercase()
 }
+
+impl Db {
+    /// A page of a filtered list and the total it is cut from, from one WHERE clause:
+    /// `SELECT COUNT(*) {count_from}{filter}` and `{select}{filter} {order_by} LIMIT … OFFSET …`
+    /// (no LIMIT without `paging`, for exports).
+    pub async fn fetch_page<T: Row>(
+        &self,
+        count_from: &str,
+        select: &str,
+        filter: Sql,
+        order_by: &str,
+        paging: Option<crate::paging::Paging>,
+    ) -> Result<(Vec<T>, i64), DbError> {
+        let count = Sql {
+            text: format!("SELECT COUNT(*) {count_from}{}", filter.text),
+            args: filter.args.clone(),
+        };
+        let total: i64 = self.fetch_scalar(&count).await?;
+        let mut sql = Sql {
+            text: format!("{select}{} {order_by}", filter.text),
+            args: filter.args,
+        };
+        if let Some(p) = paging {
+            let l = sql.arg(p.limit);
+            let o = sql.arg(p.offset);
+            sql.push(&format!(" LIMIT {l} OFFSET {o}"));
+        }
+        Ok((self.fetch_all(&sql).await?, total))
+    }
+}

@@ -283,22 +283,15 @@ pub async fn list(
 ) -> Result<Page<HazardUnit>, DbError> {
     let mut sql = Sql::new(" WHERE 1 = 1");
     hazard_where(&mut sql, scope, f);
-    let mut count = sql.clone();
-    count.text = format!(
-        "SELECT COUNT(*) FROM hazard_units h JOIN enterprises e ON e.id = h.enterprise_id{}",
-        sql.text
-    );
-    let total: i64 = db.fetch_scalar(&count).await?;
-    sql.text = format!(
-        "{UNIT_SELECT}{} ORDER BY e.town_code, e.name, h.name, h.id",
-        sql.text
-    );
-    if let Some(p) = paging {
-        let l = sql.arg(p.limit);
-        let o = sql.arg(p.offset);
-        sql.push(&format!(" LIMIT {l} OFFSET {o}"));
-    }
-    let units: Vec<UnitRow> = db.fetch_all(&sql).await?;
+    let (units, total): (Vec<UnitRow>, i64) = db
+        .fetch_page(
+            "FROM hazard_units h JOIN enterprises e ON e.id = h.enterprise_id",
+            UNIT_SELECT,
+            sql,
+            "ORDER BY e.town_code, e.name, h.name, h.id",
+            paging,
+        )
+        .await?;
     let ids: Vec<String> = units.iter().map(|u| u.id.clone()).collect();
     let mut subs: Vec<SubstanceRow> = Vec::new();
     let mut equipment: Vec<EquipmentRow> = Vec::new();

@@ -244,22 +244,15 @@ pub async fn list(
             sql.push(&format!(" AND {col} = {p}"));
         }
     }
-    let mut count = sql.clone();
-    count.text = format!(
-        "SELECT COUNT(*) FROM sensors s JOIN enterprises e ON e.id = s.enterprise_id{}",
-        sql.text
-    );
-    let total: i64 = db.fetch_scalar(&count).await?;
-    sql.text = format!(
-        "{SENSOR_SELECT}{} ORDER BY s.enterprise_id, s.code",
-        sql.text
-    );
-    if let Some(p) = paging {
-        let l = sql.arg(p.limit);
-        let o = sql.arg(p.offset);
-        sql.push(&format!(" LIMIT {l} OFFSET {o}"));
-    }
-    let rows: Vec<SensorRow> = db.fetch_all(&sql).await?;
+    let (rows, total): (Vec<SensorRow>, i64) = db
+        .fetch_page(
+            "FROM sensors s JOIN enterprises e ON e.id = s.enterprise_id",
+            SENSOR_SELECT,
+            sql,
+            "ORDER BY s.enterprise_id, s.code",
+            paging,
+        )
+        .await?;
     Ok(Page {
         items: rows.into_iter().map(SensorRow::into_sensor).collect(),
         total,

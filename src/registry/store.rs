@@ -447,19 +447,15 @@ pub async fn list_enterprises(
 ) -> Result<Page<Enterprise>, StoreError> {
     let mut sql = Sql::new(" WHERE 1 = 1");
     enterprise_where(&mut sql, scope, f)?;
-    let mut count = sql.clone();
-    count.text = format!("SELECT COUNT(*) FROM enterprises e{}", sql.text);
-    let total: i64 = db.fetch_scalar(&count).await?;
-    sql.text = format!(
-        "{ENTERPRISE_SELECT}{} ORDER BY e.town_code, e.name, e.id",
-        sql.text
-    );
-    if let Some(p) = paging {
-        let l = sql.arg(p.limit);
-        let o = sql.arg(p.offset);
-        sql.push(&format!(" LIMIT {l} OFFSET {o}"));
-    }
-    let rows: Vec<EnterpriseRow> = db.fetch_all(&sql).await?;
+    let (rows, total): (Vec<EnterpriseRow>, i64) = db
+        .fetch_page(
+            "FROM enterprises e",
+            ENTERPRISE_SELECT,
+            sql,
+            "ORDER BY e.town_code, e.name, e.id",
+            paging,
+        )
+        .await?;
     Ok(Page {
         items: rows
             .into_iter()
@@ -709,19 +705,15 @@ pub async fn list_facilities(
 ) -> Result<Page<Facility>, StoreError> {
     let mut sql = Sql::new(" WHERE 1 = 1");
     facility_where(&mut sql, scope, f)?;
-    let mut count = sql.clone();
-    count.text = format!("SELECT COUNT(*) FROM facilities f{}", sql.text);
-    let total: i64 = db.fetch_scalar(&count).await?;
-    sql.text = format!(
-        "{FACILITY_SELECT}{} ORDER BY f.town_code, f.kind, f.name, f.id",
-        sql.text
-    );
-    if let Some(p) = paging {
-        let l = sql.arg(p.limit);
-        let o = sql.arg(p.offset);
-        sql.push(&format!(" LIMIT {l} OFFSET {o}"));
-    }
-    let rows: Vec<FacilityRow> = db.fetch_all(&sql).await?;
+    let (rows, total): (Vec<FacilityRow>, i64) = db
+        .fetch_page(
+            "FROM facilities f",
+            FACILITY_SELECT,
+            sql,
+            "ORDER BY f.town_code, f.kind, f.name, f.id",
+            paging,
+        )
+        .await?;
     Ok(Page {
         items: rows.into_iter().map(FacilityRow::into_facility).collect(),
         total,
