@@ -17,7 +17,7 @@ interface SessionState {
 export const session = reactive<SessionState>({ user: null, meta: null, towns: [], checked: false })
 
 export const caps = computed(
-  () => session.meta?.capabilities ?? { can_edit_registry: false, can_manage_users: false, can_read_audit: false },
+  () => session.meta?.capabilities ?? { can_edit_registry: false, can_manage_users: false, can_read_audit: false, can_handle_alarms: false },
 )
 
 export async function loadReferenceData(): Promise<void> {

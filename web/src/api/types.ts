@@ -35,7 +35,14 @@ export interface Meta {
   industries: IndustrySection[]
   scales: LabelledKey[]
   map: { style_url: string | null }
-  capabilities: { can_edit_registry: boolean; can_manage_users: boolean; can_read_audit: boolean; can_replace_boundaries?: boolean }
+  capabilities: {
+    can_edit_registry: boolean
+    can_manage_users: boolean
+    can_read_audit: boolean
+    can_replace_boundaries?: boolean
+    /** Acknowledge, dispose and assign alarms. */
+    can_handle_alarms?: boolean
+  }
 }
 
 export interface ListResponse<T> {
@@ -288,4 +295,159 @@ export interface Sensor {
   offline_timeout_s: number
   created_at: string
   updated_at: string
+}
+
+// ---- Monitoring and alarms -------------------------------------------------------
+
+export type AlarmKind = 'HH' | 'H' | 'L' | 'LL' | 'offline' | 'sensor_fault' | 'enterprise_offline'
+export type AlarmSeverity = 'high' | 'low'
+export type AlarmColour = 'red' | 'orange' | 'yellow' | 'blue'
+export type AlarmStatus = 'unacknowledged' | 'acknowledged' | 'disposed'
+/** Who the alarm has been raised to: the enterprise, then its town (5 min), then the district (15 min). */
+export type Escalation = 'enterprise' | 'town' | 'district'
+/** `open` = still active or not yet disposed (the default of `GET /alarms`). */
+export type AlarmState = 'open' | 'active' | 'all'
+
+export interface Alarm {
+  id: string
+  enterprise_id: string
+  enterprise_name: string
+  town_code: string
+  lon: number | null
+  lat: number | null
+  sensor_id: string | null
+  sensor_code: string | null
+  sensor_name: string | null
+  sensor_kind: string | null
+  unit_of_measure: string | null
+  kind: AlarmKind
+  severity: AlarmSeverity
+  colour: AlarmColour
+  threshold: number | null
+  raised_at: string
+  raised_value: number | null
+  /** The condition still holds. */
+  active: boolean
+  cleared_at: string | null
+  cleared_value: number | null
+  status: AlarmStatus
+  acknowledged_at: string | null
+  acknowledged_by: string | null
+  disposed_at: string | null
+  disposed_by: string | null
+  dispose_cause: string | null
+  dispose_measures: string | null
+  dispose_note: string | null
+  assignee_id: string | null
+  assignee_name: string | null
+  escalation: Escalation
+  escalated_at: string | null
+  updated_at: string
+}
+
+export type AlarmAction = 'raised' | 'cleared' | 'acknowledged' | 'disposed' | 'assigned' | 'escalated'
+
+export interface AlarmTimelineEntry {
+  at: string
+  action: AlarmAction
+  actor: string | null
+  detail: Record<string, unknown> | null
+}
+
+export interface AlarmDetail extends Alarm {
+  timeline: AlarmTimelineEntry[]
+}
+
+export interface AlarmAssignee {
+  id: string
+  display_name: string
+  role: Role
+}
+
+export interface AlarmSummary {
+  active: number
+  unacknowledged: number
+  escalated_town: number
+  escalated_district: number
+  high_active: number
+  offline_enterprises: number
+  monitored_enterprises: number
+  by_kind: Partial<Record<AlarmKind, number>>
+}
+
+/** One `event: alarm` of the live stream (`GET /api/v1/events`). */
+export interface AlarmEvent {
+  action: AlarmAction
+  alarm: Alarm
+}
+
+export interface MonitoredEnterprise {
+  enterprise_id: string
+  name: string
+  town_code: string
+  lon: number | null
+  lat: number | null
+  sensors: number
+  online: boolean
+  last_seen_at: string | null
+  active_alarms: number
+  unacknowledged: number
+  worst_colour: AlarmColour | null
+}
+
+export type SensorState = 'normal' | 'alarm' | 'offline' | 'fault' | 'no_data'
+
+export interface MonitoredSensor {
+  id: string
+  code: string
+  name: string
+  kind: SensorKind
+  unit_of_measure: string
+  unit_id: string | null
+  equipment_id: string | null
+  range_min: number | null
+  range_max: number | null
+  ll: number | null
+  l: number | null
+  h: number | null
+  hh: number | null
+  /** The latest reading, `t` in epoch milliseconds. */
+  latest: { t: number; value: number } | null
+  state: SensorState
+  active_kinds: string[]
+  worst_colour: AlarmColour | null
+}
+
+export interface EnterpriseMonitoring {
+  enterprise_id: string
+  name: string
+  town_code: string
+  online: boolean
+  last_seen_at: string | null
+  sensors: MonitoredSensor[]
+}
+
+export interface HistoryPoint {
+  /** Epoch milliseconds. */
+  t: number
+  value: number
+}
+
+export interface HistoryBucket {
+  /** Bucket start, epoch milliseconds. */
+  t: number
+  min: number
+  max: number
+  avg: number
+  count: number
+}
+
+/** `GET /sensors/{id}/readings`: raw `points` or, with `bucket`, `buckets`. */
+export interface SensorHistory {
+  sensor_id: string
+  from: number | string
+  to: number | string
+  bucket_ms: number | null
+  points: HistoryPoint[] | null
+  buckets: HistoryBucket[] | null
 }
