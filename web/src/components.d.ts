@@ -11,9 +11,14 @@ export {}
 /* prettier-ignore */
 declare module 'vue' {
   export interface GlobalComponents {
+    AlarmActions: typeof import('./components/AlarmActions.vue')['default']
+    AlarmDrawer: typeof import('./components/AlarmDrawer.vue')['default']
+    AlarmKindTag: typeof import('./components/AlarmKindTag.vue')['default']
     BarChart: typeof import('./components/BarChart.vue')['default']
+    DutyPanel: typeof import('./components/DutyPanel.vue')['default']
     ElAlert: typeof import('element-plus/es')['ElAlert']
     ElAside: typeof import('element-plus/es')['ElAside']
+    ElBadge: typeof import('element-plus/es')['ElBadge']
     ElButton: typeof import('element-plus/es')['ElButton']
     ElCard: typeof import('element-plus/es')['ElCard']
     ElCheckbox: typeof import('element-plus/es')['ElCheckbox']
@@ -25,6 +30,7 @@ declare module 'vue' {
     ElDescriptions: typeof import('element-plus/es')['ElDescriptions']
     ElDescriptionsItem: typeof import('element-plus/es')['ElDescriptionsItem']
     ElDialog: typeof import('element-plus/es')['ElDialog']
+    ElDrawer: typeof import('element-plus/es')['ElDrawer']
     ElDropdown: typeof import('element-plus/es')['ElDropdown']
     ElDropdownItem: typeof import('element-plus/es')['ElDropdownItem']
     ElDropdownMenu: typeof import('element-plus/es')['ElDropdownMenu']
@@ -48,16 +54,20 @@ declare module 'vue' {
     ElTable: typeof import('element-plus/es')['ElTable']
     ElTableColumn: typeof import('element-plus/es')['ElTableColumn']
     ElTag: typeof import('element-plus/es')['ElTag']
+    ElTimeline: typeof import('element-plus/es')['ElTimeline']
+    ElTimelineItem: typeof import('element-plus/es')['ElTimelineItem']
     ElTooltip: typeof import('element-plus/es')['ElTooltip']
     ElUpload: typeof import('element-plus/es')['ElUpload']
     EvaluationPanel: typeof import('./components/EvaluationPanel.vue')['default']
     FlagTags: typeof import('./components/FlagTags.vue')['default']
     HazardGradeTag: typeof import('./components/HazardGradeTag.vue')['default']
     ImportDialog: typeof import('./components/ImportDialog.vue')['default']
+    LiveIndicator: typeof import('./components/LiveIndicator.vue')['default']
     MiniMap: typeof import('./components/MiniMap.vue')['default']
     RouterLink: typeof import('vue-router')['RouterLink']
     RouterView: typeof import('vue-router')['RouterView']
     SensorTable: typeof import('./components/SensorTable.vue')['default']
+    TrendChart: typeof import('./components/TrendChart.vue')['default']
   }
   export interface GlobalDirectives {
     vLoading: typeof import('element-plus/es')['ElLoadingDirective']
