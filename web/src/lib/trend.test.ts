@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { RANGE_MS, fromAxis, isRangeKey, rangeFromNow, thresholdList, thresholdMarkLines, toAxis, trendData, yBounds } from './trend'
+import { RANGE_MS, fromAxis, niceInterval, isRangeKey, rangeFromNow, thresholdList, thresholdMarkLines, toAxis, trendData, yBounds } from './trend'
 
 const none = { ll: null, l: null, h: null, hh: null }
 const H8 = 8 * 3600_000
@@ -39,6 +39,8 @@ describe('threshold lines', () => {
     expect(lines[2].lineStyle.color).toBe(h.lineStyle.color)
     expect(hh.label.formatter).toBe('HH 9.5')
     expect(h.lineStyle.type).toBe('dashed')
+    // Labels of close thresholds do not overlap: distinct positions.
+    expect(new Set(lines.map((l) => l.label.position)).size).toBe(4)
   })
 })
 
@@ -90,7 +92,18 @@ describe('yBounds', () => {
     expect(b.max!).toBeGreaterThan(9)
   })
   it('lets ECharts decide without data or thresholds', () => {
-    expect(yBounds(null, null, none)).toEqual({ min: null, max: null })
+    expect(yBounds(null, null, none)).toEqual({ min: null, max: null, interval: null })
+  })
+  it('rounds the bounds to a nice interval so the end labels sit on ticks', () => {
+    const b = yBounds(3.2, 8.7, { ll: 0.5, l: 1, h: 9, hh: 10.5 })
+    expect(b.interval).toBe(2)
+    expect(b).toMatchObject({ min: 0, max: 12 })
+    expect(yBounds(-3, 5, none)).toMatchObject({ min: -4, max: 6, interval: 2 })
+    for (const v of [b.min!, b.max!]) expect(Math.abs(v / b.interval! - Math.round(v / b.interval!))).toBeLessThan(1e-9)
+    expect(niceInterval(0.37)).toBe(0.5)
+    expect(niceInterval(1.2)).toBe(2)
+    expect(niceInterval(7)).toBe(10)
+    expect(niceInterval(0)).toBe(1)
   })
   it('widens a flat line', () => {
     const b = yBounds(5, 5, none)

@@ -73,10 +73,25 @@ export interface MarkLineDatum {
   name: ThresholdKey
   yAxis: number
   lineStyle: { color: string; type: 'dashed' | 'solid'; width: number }
-  label: { formatter: string; color: string; position: 'insideEndTop' }
+  label: { formatter: string; color: string; position: LabelPosition }
 }
 
-/** One horizontal ECharts markLine per set threshold, in its alarm colour. */
+type LabelPosition = 'insideEndTop' | 'insideStartTop' | 'insideStartBottom' | 'insideEndBottom'
+/**
+ * Where each label goes, so that close thresholds do not print over each other:
+ * the high ones above their line, the low ones below; HH/LL at the right end, H/L at the left.
+ */
+const LABEL_POSITION: Record<ThresholdKey, LabelPosition> = {
+  HH: 'insideEndTop',
+  H: 'insideStartTop',
+  L: 'insideStartBottom',
+  LL: 'insideEndBottom',
+}
+
+/**
+ * One horizontal ECharts markLine per set threshold, in its alarm colour (H/L in a
+ * darker yellow than the tag colour, so that the line shows on white).
+ */
 export function thresholdMarkLines(s: Thresholds, fmt: (v: number) => string = String): MarkLineDatum[] {
   return thresholdList(s).map(({ key, value }) => {
     const color = key === 'H' || key === 'L' ? '#e0a800' : COLOUR_HEX[THRESHOLD_COLOUR[key]]
@@ -84,7 +99,7 @@ export function thresholdMarkLines(s: Thresholds, fmt: (v: number) => string = S
       name: key,
       yAxis: value,
       lineStyle: { color, type: key === 'HH' || key === 'LL' ? 'solid' : 'dashed', width: 1.5 },
-      label: { formatter: `${key} ${fmt(value)}`, color, position: 'insideEndTop' },
+      label: { formatter: `${key} ${fmt(value)}`, color, position: LABEL_POSITION[key] },
     }
   })
 }
@@ -157,27 +172,29 @@ export function trendData(h: Pick<SensorHistory, 'points' | 'buckets' | 'bucket_
 
 /**
  * Y-axis bounds covering the data and the thresholds, with a margin, so that
- * every threshold line is on the chart. Null bounds let ECharts decide.
+ * every threshold line is on the chart; rounded to a "nice" interval (1, 2 or 5
+ * × 10ⁿ, six or seven of them) that is handed to ECharts too, so that the top
+ * and bottom labels fall on ticks. Null bounds let ECharts decide.
  */
-export function yBounds(lo: number | null, hi: number | null, s: Thresholds): { min: number | null; max: number | null } {
+export function yBounds(lo: number | null, hi: number | null, s: Thresholds): { min: number | null; max: number | null; interval: number | null } {
   const vals = [lo, hi, ...thresholdList(s).map((x) => x.value)].filter((v): v is number => typeof v === 'number' && Number.isFinite(v))
-  if (!vals.length) return { min: null, max: null }
+  if (!vals.length) return { min: null, max: null, interval: null }
   const a = Math.min(...vals)
   const b = Math.max(...vals)
-  const pad = b > a ? (b - a) * 0.08 : Math.max(Math.abs(a) * 0.1, 1)
-  return { min: niceFloor(a - pad), max: niceCeil(b + pad) }
+  const pad = b > a ? (b - a) * 0.06 : Math.max(Math.abs(a) * 0.1, 1)
+  const step = niceInterval((b - a + 2 * pad) / 6)
+  const round = (v: number) => Number(v.toPrecision(12))
+  let min = round(Math.floor((a - pad) / step) * step)
+  // A quantity that is never negative (a level, a concentration) keeps its axis at 0.
+  if (a >= 0 && min < 0) min = 0
+  return { min, max: round(Math.ceil((b + pad) / step) * step), interval: step }
 }
 
-function niceStep(x: number): number {
-  const m = Math.abs(x)
-  if (m === 0) return 1
-  return Math.pow(10, Math.floor(Math.log10(m)) - 1)
-}
-function niceFloor(v: number): number {
-  const s = niceStep(v)
-  return Number((Math.floor(v / s) * s).toPrecision(12))
-}
-function niceCeil(v: number): number {
-  const s = niceStep(v)
-  return Number((Math.ceil(v / s) * s).toPrecision(12))
+/** The nearest 1, 2 or 5 × 10ⁿ at or above `raw`. */
+export function niceInterval(raw: number): number {
+  if (!(raw > 0) || !Number.isFinite(raw)) return 1
+  const p = Math.pow(10, Math.floor(Math.log10(raw)))
+  const f = raw / p
+  const m = f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10
+  return Number((m * p).toPrecision(12))
 }
