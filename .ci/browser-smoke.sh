@@ -30,6 +30,11 @@ if [ ! -x /usr/bin/chromium ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+elif command -v fc-list >/dev/null && [ -z "$(fc-list :lang=zh 2>/dev/null)" ]; then
+  # Without a CJK font every Chinese label in the screenshots is a row of boxes.
+  echo "browser-smoke: installing fonts-noto-cjk"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 fi
 
 if [ ! -d "$ROOT/web/node_modules/playwright-core" ]; then
