@@ -163,6 +163,79 @@ try {
     await page.getByTestId('nav-enterprises').getByText('Enterprises').waitFor()
   })
 
+  await step('the alarm console lists alarms and follows the live stream', async () => {
+    await page.getByTestId('nav-alarms').click()
+    await page.waitForURL(/\/alarms/)
+    const table = page.getByTestId('alarm-table')
+    await table.waitFor()
+    await page.locator('[data-testid="live-indicator"][data-status="open"]').first().waitFor()
+    await page.getByTestId('alarm-state-all').click()
+    await page.waitForURL(/state=all/)
+    await table.locator('tbody tr').first().waitFor({ timeout: 60000 })
+    const rows = await table.locator('tbody tr').count()
+    assert(rows > 0, 'no alarms listed')
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alarms.png') })
+  })
+
+  await step('an alarm opens with its timeline', async () => {
+    await page.locator('[data-testid="alarm-detail"]:visible').first().click()
+    const drawer = page.getByTestId('alarm-drawer')
+    await drawer.getByTestId('alarm-timeline').locator('.el-timeline-item').first().waitFor()
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alarm-detail.png') })
+    await page.keyboard.press('Escape')
+    await drawer.waitFor({ state: 'hidden' })
+  })
+
+  await step('dispose asks for the cause and measures', async () => {
+    await page.getByTestId('alarm-state-open').click()
+    const dispose = page.locator('[data-testid="alarm-dispose"]:visible').first()
+    await dispose.waitFor({ timeout: 60000 })
+    await dispose.click()
+    const dialog = page.getByTestId('dispose-dialog')
+    await dialog.getByTestId('dispose-submit').click()
+    await dialog.locator('.el-form-item__error').first().waitFor()
+    assert((await dialog.locator('.el-form-item__error').count()) === 2, 'cause and measures not both required')
+    await dialog.getByTestId('dispose-cause').fill('smoke test: faulty valve')
+    await dialog.getByTestId('dispose-measures').fill('smoke test: feed valve closed, checked on site')
+    await dialog.getByTestId('dispose-submit').click()
+    await dialog.waitFor({ state: 'hidden' })
+  })
+
+  await step('enterprise monitoring page shows live sensors and a trend with thresholds', async () => {
+    const monitored = await page.evaluate(async () => {
+      const r = await fetch('/api/v1/monitoring/enterprises', { credentials: 'same-origin' })
+      const list = await r.json()
+      const best = list.find((e) => e.online && e.active_alarms > 0) ?? list.find((e) => e.online) ?? list[0]
+      return best ? best.enterprise_id : null
+    })
+    assert(monitored, 'no monitored enterprise')
+    await page.goto(`${BASE_URL}/enterprises/${monitored}/monitoring`)
+    const sensors = page.getByTestId('monitoring-sensors')
+    await sensors.locator('tbody tr').first().waitFor()
+    await page.getByTestId('monitoring-units').getByTestId('monitoring-unit').first().waitFor()
+    await page.getByTestId('trend-chart').locator('canvas').first().waitFor()
+    // The trend's time range is in the URL and can be changed.
+    await page.getByTestId('trend-range-7d').click()
+    await page.waitForURL(/range=7d/)
+    await page.waitForTimeout(1500)
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'enterprise-monitoring.png'), fullPage: true })
+  })
+
+  await step('the one map shows monitored enterprises and the duty panel', async () => {
+    await page.getByTestId('nav-map').click()
+    await page.locator('[data-testid="one-map"][data-loaded="true"]').waitFor({ timeout: 60000 })
+    const n = Number(await page.getByTestId('one-map').getAttribute('data-monitored-count'))
+    assert(n > 0, `no monitored enterprises on the map (${n})`)
+    await page.getByTestId('duty-panel').getByTestId('duty-active').waitFor()
+    const latest = page.getByTestId('duty-latest').first()
+    if (await latest.count()) {
+      await latest.click()
+      await page.getByTestId('monitoring-popup').waitFor()
+      await page.waitForTimeout(1200)
+    }
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'one-map-monitoring.png') })
+  })
+
   await step('no uncaught page errors', async () => {
     assert(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`)
   })
