@@ -333,6 +333,8 @@ export interface Alarm {
   status: AlarmStatus
   acknowledged_at: string | null
   acknowledged_by: string | null
+  /** The note given when acknowledging (not in the first contract; optional). */
+  ack_note?: string | null
   disposed_at: string | null
   disposed_by: string | null
   dispose_cause: string | null
