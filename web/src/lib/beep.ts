@@ -65,9 +65,15 @@ export function armAudioOnFirstGesture(): void {
   window.addEventListener('keydown', once, true)
 }
 
+let lastBeep = -Infinity
+/** A burst of alarms beeps once, not once per alarm. */
+const MIN_GAP_S = 1.5
+
 /** Plays the alarm beep unless muted; false when the browser does not allow sound yet. */
 export function beep(): boolean {
   if (muted.value || !ctx || ctx.state !== 'running') return false
+  if (ctx.currentTime - lastBeep < MIN_GAP_S) return true
+  lastBeep = ctx.currentTime
   const t0 = ctx.currentTime + 0.01
   // Two short tones, high then higher: audible over an office, not a siren.
   for (const [i, freq] of [880, 1175].entries()) {
