@@ -224,6 +224,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::hazard::routes::router())
         .merge(crate::monitor::sensors::router())
         .merge(crate::monitor::ingest::router())
+        .merge(crate::monitor::alarms::routes::router())
+        .merge(crate::events::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -253,6 +255,7 @@ pub struct Application {
     db: Db,
     monitor: Arc<crate::monitor::ingest::Monitor>,
     mqtt: Option<crate::monitor::mqtt::MqttConfig>,
+    tick_ms: u64,
 }
 
 impl Application {
@@ -276,9 +279,11 @@ impl Application {
                 db.clone(),
                 settings.monitor.store_config(),
                 settings.monitor.ingest_limits(),
+                settings.monitor.alarm_options(),
             )
             .await?,
         );
+        let tick_ms = settings.monitor.tick_ms;
         let state = AppState {
             db: db.clone(),
             settings: Arc::new(settings),
@@ -291,7 +296,13 @@ impl Application {
             db,
             monitor,
             mqtt,
+            tick_ms,
         })
+    }
+
+    /// The monitoring service, for callers that drive its clock ([`Monitor::tick`](crate::monitor::ingest::Monitor::tick)).
+    pub fn monitor(&self) -> Arc<crate::monitor::ingest::Monitor> {
+        self.monitor.clone()
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -305,17 +316,31 @@ impl Application {
     ) -> anyhow::Result<()> {
         // Compaction, merging and retention purges run beside the server.
         let background = self.monitor.store.start_background();
+        // Live events reach the streams; offline and escalation deadlines are checked.
+        let bus = self.monitor.events.start();
+        let ticker = (self.tick_ms > 0).then(|| {
+            self.monitor
+                .start_ticker(std::time::Duration::from_millis(self.tick_ms))
+        });
         // MQTT ingest runs beside HTTP and stops after it, before the store closes, so the
         // batches it is storing still get their PUBACK.
         let mqtt = self
             .mqtt
             .map(|cfg| crate::monitor::mqtt::MqttSubscriber::start(cfg, self.monitor.clone()));
+        let events = self.monitor.events.clone();
         let served = axum::serve(self.listener, self.router.into_make_service())
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                events.close_streams();
+            })
             .await;
         if let Some(mqtt) = mqtt {
             mqtt.stop().await;
         }
+        if let Some(t) = ticker {
+            t.stop().await;
+        }
+        bus.stop().await;
         served?;
         background.stop().await;
         self.db.close().await;

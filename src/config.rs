@@ -45,6 +45,15 @@ pub struct MonitorSettings {
     pub mqtt_client_id: Option<String>,
     /// Shared-subscription group: the instances of one group split the messages between them.
     pub mqtt_group: String,
+    /// Minutes an alarm may stay unacknowledged before it is raised to its town.
+    pub escalate_to_town_min: u64,
+    /// Minutes an alarm may stay unacknowledged before it is raised to the district duty officer.
+    pub escalate_to_district_min: u64,
+    /// Seconds without a reading from any sensor of an enterprise before it is offline.
+    pub enterprise_offline_timeout_s: u64,
+    /// How often offline and escalation deadlines are checked, milliseconds (0: never, for tests
+    /// that drive the clock themselves).
+    pub tick_ms: u64,
 }
 
 impl fmt::Debug for MonitorSettings {
@@ -57,6 +66,13 @@ impl fmt::Debug for MonitorSettings {
             .field("mqtt_url", &self.mqtt_url.as_deref().map(redact_url))
             .field("mqtt_client_id", &self.mqtt_client_id)
             .field("mqtt_group", &self.mqtt_group)
+            .field("escalate_to_town_min", &self.escalate_to_town_min)
+            .field("escalate_to_district_min", &self.escalate_to_district_min)
+            .field(
+                "enterprise_offline_timeout_s",
+                &self.enterprise_offline_timeout_s,
+            )
+            .field("tick_ms", &self.tick_ms)
             .finish()
     }
 }
@@ -70,6 +86,10 @@ impl Default for MonitorSettings {
             mqtt_url: None,
             mqtt_client_id: None,
             mqtt_group: "yingji".into(),
+            escalate_to_town_min: 5,
+            escalate_to_district_min: 15,
+            enterprise_offline_timeout_s: 600,
+            tick_ms: 1000,
         }
     }
 }
@@ -80,6 +100,19 @@ impl MonitorSettings {
             memtable_limit: self.memtable_readings.max(1),
             retention: std::time::Duration::from_secs(self.retention_days.saturating_mul(86_400)),
             ..Default::default()
+        }
+    }
+
+    pub fn alarm_options(&self) -> crate::monitor::ingest::AlarmOptions {
+        let min = |m: u64| i64::try_from(m.saturating_mul(60_000)).unwrap_or(i64::MAX);
+        crate::monitor::ingest::AlarmOptions {
+            escalation: crate::monitor::alarms::rules::EscalationPolicy {
+                to_town_ms: min(self.escalate_to_town_min),
+                to_district_ms: min(self.escalate_to_district_min),
+            },
+            enterprise_offline_timeout: std::time::Duration::from_secs(
+                self.enterprise_offline_timeout_s.max(1),
+            ),
         }
     }
 
@@ -371,6 +404,14 @@ memtable_readings = {memtable_readings}
 # Shared-subscription group ($share/GROUP/yingji/+/readings): the instances of one group
 # split the messages between them.
 mqtt_group = "{mqtt_group}"
+# An alarm nobody at the enterprise acknowledged within this many minutes is raised to its
+# town, and after the second figure to the district duty officer.
+escalate_to_town_min = {to_town}
+escalate_to_district_min = {to_district}
+# No reading from any sensor of an enterprise for this many seconds: enterprise offline.
+enterprise_offline_timeout_s = {ent_offline}
+# How often offline and escalation deadlines are checked, milliseconds.
+tick_ms = {tick_ms}
 "#,
         db = d.db,
         bind = d.bind,
@@ -385,6 +426,10 @@ mqtt_group = "{mqtt_group}"
         max_batch = d.monitor.max_batch,
         memtable_readings = d.monitor.memtable_readings,
         mqtt_group = d.monitor.mqtt_group,
+        to_town = d.monitor.escalate_to_town_min,
+        to_district = d.monitor.escalate_to_district_min,
+        ent_offline = d.monitor.enterprise_offline_timeout_s,
+        tick_ms = d.monitor.tick_ms,
     )
 }
 

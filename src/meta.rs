@@ -66,6 +66,8 @@ pub struct Capabilities {
     pub can_manage_users: bool,
     pub can_read_audit: bool,
     pub can_replace_boundaries: bool,
+    /// May acknowledge, dispose and assign the monitoring alarms in scope.
+    pub can_handle_alarms: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,6 +158,7 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
             can_manage_users: user.role.has(Permission::ManageUsers),
             can_read_audit: user.role.has(Permission::AuditRead),
             can_replace_boundaries: user.role.has(Permission::BoundariesWrite),
+            can_handle_alarms: user.role.has(Permission::AlarmHandle),
         },
     }))
 }

@@ -86,11 +86,15 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Supervisor => matches!(p, RegistryRead | RegistryWrite | AuditRead),
-            Role::Duty | Role::Leader => matches!(p, RegistryRead),
-            Role::Town => matches!(p, RegistryRead | RegistryWrite),
+            Role::Supervisor => {
+                matches!(p, RegistryRead | RegistryWrite | AuditRead | AlarmHandle)
+            }
+            Role::Duty => matches!(p, RegistryRead | AlarmHandle),
+            // Leaders watch; they do not handle alarms themselves.
+            Role::Leader => matches!(p, RegistryRead),
+            Role::Town => matches!(p, RegistryRead | RegistryWrite | AlarmHandle),
             // An enterprise edits its own record; creating records is refused by its scope.
-            Role::Enterprise => matches!(p, RegistryRead | RegistryWrite),
+            Role::Enterprise => matches!(p, RegistryRead | RegistryWrite | AlarmHandle),
         }
     }
 }
@@ -103,6 +107,8 @@ pub enum Permission {
     BoundariesWrite,
     ManageUsers,
     AuditRead,
+    /// Acknowledge, dispose and assign monitoring alarms (within scope).
+    AlarmHandle,
 }
 
 /// Which records a user may see.

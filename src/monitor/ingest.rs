@@ -16,12 +16,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use std::time::Duration;
+
+use super::alarm::Quality;
+use super::alarms::engine::{AlarmEngine, SensorSpec};
+use super::alarms::rules::EscalationPolicy;
+use super::alarms::store as alarm_store;
 use super::readings::{Reading, ReadingStore, ReadingsError, StoreConfig};
 use super::sensors;
 use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission};
 use crate::db::{Db, DbError};
 use crate::error::{ApiError, ErrorBody};
+use crate::events::EventBus;
 
 /// Ingest limits. A batch over `max_batch` readings is refused whole (413).
 #[derive(Debug, Clone)]
@@ -55,12 +62,33 @@ struct SensorIndex {
     by_id: HashMap<String, (String, String)>,
 }
 
-/// The monitoring service shared by the handlers: reading store and sensor index.
+/// Alarm settings of the monitoring service.
+#[derive(Debug, Clone)]
+pub struct AlarmOptions {
+    pub escalation: EscalationPolicy,
+    /// No reading from any sensor of an enterprise within this long: enterprise offline.
+    pub enterprise_offline_timeout: Duration,
+}
+
+impl Default for AlarmOptions {
+    fn default() -> Self {
+        AlarmOptions {
+            escalation: EscalationPolicy::default(),
+            enterprise_offline_timeout: crate::monitor::alarm::ENTERPRISE_OFFLINE_TIMEOUT,
+        }
+    }
+}
+
+/// The monitoring service shared by the handlers: reading store, sensor index, alarm engine
+/// and the live event bus.
 pub struct Monitor {
     db: Db,
     pub store: ReadingStore,
     index: RwLock<Arc<SensorIndex>>,
     pub limits: IngestLimits,
+    pub alarms: AlarmEngine,
+    pub events: Arc<EventBus>,
+    pub escalation: EscalationPolicy,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -70,31 +98,59 @@ impl std::fmt::Debug for Monitor {
 }
 
 impl Monitor {
-    /// Opens the reading store (replaying its log) and loads the sensor index.
+    /// Opens the reading store (replaying its log), loads the sensor index and resumes the
+    /// alarm states from the alarms active in the store.
     pub async fn open(
         db: Db,
         cfg: StoreConfig,
         limits: IngestLimits,
+        alarms: AlarmOptions,
     ) -> Result<Monitor, ReadingsError> {
         let store = ReadingStore::open(db.clone(), cfg).await?;
+        let events = EventBus::open(db.clone()).await?;
+        let engine = AlarmEngine::new(
+            db.clone(),
+            events.clone(),
+            alarms.enterprise_offline_timeout,
+        );
         let m = Monitor {
             db,
             store,
             index: RwLock::new(Arc::new(SensorIndex::default())),
             limits,
+            alarms: engine,
+            events,
+            escalation: alarms.escalation,
         };
         m.reload_sensors().await?;
         Ok(m)
     }
 
-    /// Rebuilds the sensor index from the database (after a sensor is created, changed or deleted).
+    /// Rebuilds the sensor index and the alarm engine's sensor set from the database (after a
+    /// sensor is created, changed or deleted).
     pub async fn reload_sensors(&self) -> Result<(), DbError> {
+        let now = crate::db::now_ms();
+        alarm_store::clear_orphans(&self.db, now).await?;
         let all = sensors::all(&self.db).await?;
+        let active = alarm_store::active(&self.db).await?;
         let mut index = SensorIndex::default();
+        let mut specs = Vec::with_capacity(all.len());
         for s in all {
             let Ok(num) = u32::try_from(s.num) else {
                 continue;
             };
+            match s.input.alarm_config() {
+                Ok(config) => specs.push(SensorSpec {
+                    num,
+                    enterprise_id: s.input.enterprise_id.clone(),
+                    config,
+                }),
+                // Settings are validated on the way in; a row that fails now was written by
+                // hand and must not stop the others from being watched.
+                Err(e) => {
+                    tracing::warn!(sensor = %s.id, error = %e, "sensor has invalid alarm settings; not watched")
+                }
+            }
             index.by_id.insert(
                 s.id.clone(),
                 (s.input.enterprise_id.clone(), s.input.code.clone()),
@@ -111,6 +167,7 @@ impl Monitor {
                     },
                 );
         }
+        self.alarms.rebuild(&specs, &active, now);
         let index = Arc::new(index);
         match self.index.write() {
             Ok(mut guard) => *guard = index,
@@ -125,6 +182,61 @@ impl Monitor {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+
+    /// The periodic work of the alarm side at `now_ms`: offline alarms due and escalations due.
+    /// The server calls it every `monitor.tick_ms`; tests call it with the time they choose.
+    pub async fn tick(&self, now_ms: i64) -> Result<(), DbError> {
+        if let Some(stored) = self.alarms.sweep_offline(now_ms) {
+            let _ = stored.await;
+        }
+        let escalated = alarm_store::escalate(&self.db, &self.escalation, now_ms).await?;
+        if !escalated.is_empty() {
+            metrics::counter!("yingji_alarm_escalations_total").increment(escalated.len() as u64);
+            self.events.wake();
+        }
+        Ok(())
+    }
+
+    /// Runs [`Monitor::tick`] every `every` with the wall clock, and purges old live events
+    /// hourly, until stopped.
+    pub fn start_ticker(self: &Arc<Self>, every: Duration) -> Ticker {
+        let stop = Arc::new(tokio::sync::Notify::new());
+        let stopped = stop.clone();
+        let monitor = self.clone();
+        let handle = tokio::spawn(async move {
+            let mut last_purge = 0_i64;
+            loop {
+                tokio::select! {
+                    _ = stopped.notified() => break,
+                    _ = tokio::time::sleep(every) => {}
+                }
+                let now = crate::db::now_ms();
+                if let Err(e) = monitor.tick(now).await {
+                    tracing::warn!(error = %e, "alarm sweep failed");
+                }
+                if now - last_purge > 3_600_000 {
+                    last_purge = now;
+                    if let Err(e) = monitor.events.purge(now).await {
+                        tracing::warn!(error = %e, "cannot purge old events");
+                    }
+                }
+            }
+        });
+        Ticker { stop, handle }
+    }
+}
+
+/// The running alarm sweep.
+pub struct Ticker {
+    stop: Arc<tokio::sync::Notify>,
+    handle: tokio::task::JoinHandle<()>,
+}
+
+impl Ticker {
+    pub async fn stop(self) {
+        self.stop.notify_one();
+        let _ = self.handle.await;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -136,8 +248,9 @@ pub enum IngestError {
 }
 
 impl Monitor {
-    /// Checks and stores one batch of an enterprise's gateway; returns once the accepted
-    /// readings are durable. Shared by HTTP and MQTT ingest.
+    /// Checks and stores one batch of an enterprise's gateway, then runs it through the alarm
+    /// state machines; returns once the accepted readings are durable and the alarms they
+    /// raised or cleared are stored. Shared by HTTP and MQTT ingest.
     pub async fn ingest(
         &self,
         enterprise_id: &str,
@@ -149,19 +262,23 @@ impl Monitor {
                 limit: self.limits.max_batch,
             });
         }
-        let (readings, rejected, out_of_range) = check_batch(
-            &self.index(),
-            enterprise_id,
-            batch,
-            crate::db::now_ms(),
-            &self.limits,
-        );
-        self.store.append(&readings).await?;
-        metrics::counter!("yingji_readings_ingested_total").increment(readings.len() as u64);
+        let now = crate::db::now_ms();
+        let checked = check_batch(&self.index(), enterprise_id, batch, now, &self.limits);
+        self.store.append(&checked.readings).await?;
+        metrics::counter!("yingji_readings_ingested_total")
+            .increment(checked.readings.len() as u64);
+        if let Some(stored) = self
+            .alarms
+            .evaluate(&checked.readings, &checked.qualities, now)
+        {
+            // The readings are durable whatever happens to their alarms: a failure here is
+            // logged by the writer, and resending the batch would not help.
+            let _ = stored.await;
+        }
         Ok(IngestReport {
-            accepted: readings.len(),
-            rejected,
-            out_of_range,
+            accepted: checked.readings.len(),
+            rejected: checked.rejected,
+            out_of_range: checked.out_of_range,
         })
     }
 
@@ -235,6 +352,29 @@ fn reject(index: usize, sensor: &str, reason: &str, message: impl Into<String>) 
     }
 }
 
+/// A batch after checking.
+#[derive(Debug, Default)]
+struct CheckedBatch {
+    readings: Vec<Reading>,
+    /// The gateway's quality flag of each reading, parallel to `readings`.
+    qualities: Vec<Quality>,
+    rejected: Vec<RejectedItem>,
+    /// Accepted readings outside their sensor's measuring range.
+    out_of_range: usize,
+}
+
+/// A gateway's quality flag: `good`/`bad` (any case), or a number where 0 is good, as
+/// OPC-style gateways send it. Anything else is not trusted.
+fn quality_of(v: &Option<serde_json::Value>) -> Quality {
+    match v {
+        None | Some(serde_json::Value::Null) => Quality::Good,
+        Some(serde_json::Value::String(s)) if s.eq_ignore_ascii_case("good") => Quality::Good,
+        Some(serde_json::Value::Number(n)) if n.as_f64() == Some(0.0) => Quality::Good,
+        Some(serde_json::Value::Bool(true)) => Quality::Good,
+        Some(_) => Quality::Bad,
+    }
+}
+
 /// Checks every item of a batch for one enterprise; returns the readings to store and the
 /// rejected items. Pure apart from the index it is given.
 fn check_batch(
@@ -243,10 +383,11 @@ fn check_batch(
     batch: &IngestBatch,
     now_ms: i64,
     limits: &IngestLimits,
-) -> (Vec<Reading>, Vec<RejectedItem>, usize) {
+) -> CheckedBatch {
     let empty = HashMap::new();
     let own = index.by_enterprise.get(enterprise_id).unwrap_or(&empty);
     let mut readings = Vec::with_capacity(batch.readings.len());
+    let mut qualities = Vec::with_capacity(batch.readings.len());
     let mut rejected = Vec::new();
     let mut out_of_range = 0;
     for (i, item) in batch.readings.iter().enumerate() {
@@ -322,8 +463,14 @@ fn check_batch(
             ts_ms,
             value,
         });
+        qualities.push(quality_of(&item.quality));
     }
-    (readings, rejected, out_of_range)
+    CheckedBatch {
+        readings,
+        qualities,
+        rejected,
+        out_of_range,
+    }
 }
 
 /// Stores a batch of readings from an enterprise's gateway. Authenticate with the
@@ -576,8 +723,12 @@ mod tests {
                 ),
             ],
         };
-        let (ok, rejected, out_of_range) =
-            check_batch(&index(), "e1", &batch, now, &IngestLimits::default());
+        let CheckedBatch {
+            readings: ok,
+            rejected,
+            out_of_range,
+            ..
+        } = check_batch(&index(), "e1", &batch, now, &IngestLimits::default());
         let reasons: Vec<(usize, &str)> = rejected
             .iter()
             .map(|r| (r.index, r.reason.as_str()))

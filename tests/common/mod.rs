@@ -65,6 +65,16 @@ impl TestDb {
         }
     }
 
+    /// A second connection pool to the same database (a restarted server closes its pool).
+    pub async fn reopen(&self) -> Db {
+        match &self.schema {
+            None => Db::connect(&self.url).await.expect("sqlite reconnects"),
+            Some(schema) => Db::connect_without_migrating(&self.url, Some(schema))
+                .await
+                .expect("postgres reconnects"),
+        }
+    }
+
     /// Drops the PostgreSQL schema; SQLite files go with their temporary directory.
     pub async fn cleanup(self) {
         self.db.close().await;
@@ -213,7 +223,10 @@ pub async fn seed_fixture(db: &Db) -> Fixture {
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
+    /// The monitoring service: tests drive its clock with `tick(now_ms)`.
+    pub monitor: std::sync::Arc<yingji::monitor::ingest::Monitor>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    running: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl TestApp {
@@ -226,19 +239,40 @@ impl TestApp {
         TestApp::spawn_with(db, settings).await
     }
 
+    /// Settings for a test server whose alarm clock only moves when the test calls `tick`.
+    pub fn manual_clock_settings() -> Settings {
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            data_dir: std::env::temp_dir().join(format!("yingji-test-{}", yingji::db::new_id())),
+            ..Settings::default()
+        };
+        settings.monitor.tick_ms = 0;
+        settings
+    }
+
     pub async fn spawn_with(db: &Db, settings: Settings) -> TestApp {
+        // Server logs show up with a failing test's output (and only then).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                std::env::var("YINGJI_TEST_LOG").unwrap_or_else(|_| "yingji=warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let app = Application::build_with_db(settings, db.clone())
             .await
             .expect("app builds");
         let addr = app.local_addr().expect("addr");
+        let monitor = app.monitor();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until_stopped(async move {
+        let running = tokio::spawn(app.run_until_stopped(async move {
             let _ = rx.await;
         }));
         TestApp {
             addr,
             client: reqwest::Client::builder().build().expect("client"),
+            monitor,
             shutdown: Some(tx),
+            running: Some(running),
         }
     }
 
@@ -317,9 +351,13 @@ impl TestApp {
         (status, r.json().await.unwrap_or(Value::Null))
     }
 
+    /// Shuts the server down and waits until it has stopped (its pool is closed then).
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some(running) = self.running.take() {
+            let _ = running.await;
         }
     }
 }

@@ -269,6 +269,20 @@ impl AlarmConfig {
     pub fn offline_timeout_ms(&self) -> i64 {
         i64::from(self.offline_timeout_ms)
     }
+
+    /// The threshold of a level kind as entered (`None` for other kinds and absent thresholds).
+    pub fn threshold(&self, kind: super::AlarmKind) -> Option<f64> {
+        use super::AlarmKind::*;
+        let (slot, sign) = match kind {
+            HighHigh => (0, 1.0),
+            High => (1, 1.0),
+            Low => (2, -1.0),
+            LowLow => (3, -1.0),
+            _ => return None,
+        };
+        let raw = self.raise[slot];
+        raw.is_finite().then_some(sign * raw)
+    }
 }
 
 impl TryFrom<&AlarmSettings> for AlarmConfig {
