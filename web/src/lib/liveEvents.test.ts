@@ -19,8 +19,8 @@ class FakeES implements EventSourceLike {
     this.readyState = 1
     this.onopen?.(new Event('open'))
   }
-  emit(type: string, data: string) {
-    for (const fn of this.listeners.get(type) ?? []) fn({ data } as MessageEvent)
+  emit(type: string, data: string, lastEventId = '') {
+    for (const fn of this.listeners.get(type) ?? []) fn({ data, lastEventId } as MessageEvent)
   }
   fail(closed: boolean) {
     this.readyState = closed ? 2 : 0
@@ -82,22 +82,29 @@ describe('LiveEvents', () => {
     err.mockRestore()
   })
 
-  it("leaves the browser's own reconnect alone, then resyncs", () => {
+  it("leaves the browser's own reconnect alone; resyncs only when it could not resume", () => {
     const { live, made, timers } = setup()
     const resync = vi.fn()
     live.onResync(resync)
+    live.on('alarm', () => {})
     live.start()
     made[0].open()
     expect(resync).not.toHaveBeenCalled()
+    // Dropped before any event: the browser has no id to resume from.
     made[0].fail(false)
     expect(live.status.value).toBe('reconnecting')
     expect(timers).toHaveLength(0)
     made[0].open()
     expect(resync).toHaveBeenCalledTimes(1)
+    // With an id the browser sends Last-Event-ID and the server replays: no resync.
+    made[0].emit('alarm', 'x', '41')
+    made[0].fail(false)
+    made[0].open()
+    expect(resync).toHaveBeenCalledTimes(1)
     expect(made).toHaveLength(1)
   })
 
-  it('reconnects with growing delays when the browser gives up', async () => {
+  it('reconnects with growing delays when the browser gives up, resuming from the last id', async () => {
     const { live, made, timers } = setup()
     const resync = vi.fn()
     live.onResync(resync)
@@ -105,22 +112,39 @@ describe('LiveEvents', () => {
     live.on('alarm', handler)
     live.start()
     made[0].open()
+    made[0].emit('alarm', 'first', '7')
     made[0].fail(true)
     expect(made[0].closed).toBe(true)
     expect(timers.map((t) => t.ms)).toEqual([RECONNECT_DELAYS[0]])
     await timers[0].fn()
     expect(made).toHaveLength(2)
+    expect(made[1].url).toBe('/api/v1/events?last_event_id=7')
     made[1].fail(true)
     expect(timers[1].ms).toBe(RECONNECT_DELAYS[1])
     await timers[1].fn()
     made[2].open()
-    expect(resync).toHaveBeenCalledTimes(1)
-    made[2].emit('alarm', 'x')
+    expect(resync).not.toHaveBeenCalled()
+    made[2].emit('alarm', 'x', '8')
     made[0].emit('alarm', 'stale') // the old stream is ignored
-    expect(handler).toHaveBeenCalledTimes(1)
+    expect(handler).toHaveBeenCalledTimes(2)
     // The delays start over after a successful open.
     made[2].fail(true)
     expect(timers[2].ms).toBe(RECONNECT_DELAYS[0])
+    await timers[2].fn()
+    expect(made[3].url).toBe('/api/v1/events?last_event_id=8')
+  })
+
+  it('resyncs after our own reconnect when no event id was known', async () => {
+    const { live, made, timers } = setup()
+    const resync = vi.fn()
+    live.onResync(resync)
+    live.start()
+    made[0].open()
+    made[0].fail(true)
+    await timers[0].fn()
+    expect(made[1].url).toBe('/api/v1/events')
+    made[1].open()
+    expect(resync).toHaveBeenCalledTimes(1)
   })
 
   it('stops for good when beforeReconnect says so (session gone)', async () => {

@@ -3,11 +3,13 @@
 //
 // - Subscribers register per event type (`on('alarm', fn)`) and get the raw `data`.
 // - The browser reconnects by itself after a dropped connection and sends
-//   Last-Event-ID, so the server resumes where it left off. When the browser gives
+//   Last-Event-ID, so the server replays what was missed. When the browser gives
 //   up (the server answered an error, e.g. 401 or 503), we open a new EventSource
-//   after a growing delay; that one cannot send Last-Event-ID, so `onResync`
-//   subscribers reload what they show. They are also told after the browser's own
-//   reconnects, as a cheap guard against events the server could not replay.
+//   after a growing delay, passing the last id as `?last_event_id=` (a new
+//   EventSource cannot set the header), so the server replays from there too.
+// - Only when no event id is known yet (nothing received before the drop) can
+//   events have been missed for good; then `onResync` subscribers reload what
+//   they show.
 // - `status` tells the UI whether it is live.
 //
 // No Vue import besides `ref`, and the EventSource and timers are injectable,
@@ -52,6 +54,8 @@ export class LiveEvents {
   private attempt = 0
   private opens = 0
   private running = false
+  /** The id of the last event received, to resume from. */
+  private lastId = ''
   private readonly opts: Required<Omit<LiveEventsOptions, 'beforeReconnect'>> & Pick<LiveEventsOptions, 'beforeReconnect'>
 
   constructor(opts: LiveEventsOptions = {}) {
@@ -70,6 +74,7 @@ export class LiveEvents {
     this.running = true
     this.attempt = 0
     this.opens = 0
+    this.lastId = ''
     this.connect()
   }
 
@@ -97,7 +102,7 @@ export class LiveEvents {
     }
   }
 
-  /** Called after a reconnect, when events may have been missed. */
+  /** Called after a reconnect that could not resume from a known event id. */
   onResync(fn: () => void): () => void {
     this.resyncHandlers.add(fn)
     return () => {
@@ -109,6 +114,7 @@ export class LiveEvents {
     this.attached.add(type)
     es.addEventListener(type, (ev) => {
       if (es !== this.es) return
+      if (ev.lastEventId) this.lastId = ev.lastEventId
       for (const fn of [...(this.handlers.get(type) ?? [])]) {
         try {
           fn(String(ev.data ?? ''), ev)
@@ -123,8 +129,9 @@ export class LiveEvents {
     if (!this.running) return
     this.status.value = this.opens > 0 || this.attempt > 0 ? 'reconnecting' : 'connecting'
     let es: EventSourceLike
+    const url = this.lastId ? `${this.opts.url}${this.opts.url.includes('?') ? '&' : '?'}last_event_id=${encodeURIComponent(this.lastId)}` : this.opts.url
     try {
-      es = this.opts.create(this.opts.url)
+      es = this.opts.create(url)
     } catch {
       this.scheduleReconnect()
       return
@@ -136,7 +143,8 @@ export class LiveEvents {
       if (es !== this.es) return
       this.attempt = 0
       this.status.value = 'open'
-      if (this.opens++ > 0) this.resync()
+      // A reopen that could not resume (no id known) may have missed events.
+      if (this.opens++ > 0 && !this.lastId) this.resync()
     }
     es.onerror = () => {
       if (es !== this.es) return
