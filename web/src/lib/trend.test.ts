@@ -61,17 +61,20 @@ describe('trendData', () => {
     expect([d.lo, d.hi, d.count]).toEqual([1, 5, 2])
   })
   it('breaks the lines over a gap in the data', () => {
-    const d = trendData({
-      bucket_ms: 60_000,
-      points: null,
-      buckets: [
-        { t: 0, min: 1, max: 1, avg: 1, count: 1 },
-        { t: 600_000, min: 1, max: 1, avg: 1, count: 1 },
-      ],
-    })
-    expect(d.line).toHaveLength(3)
-    expect(d.line[1]).toEqual([H8 + 60_000, null])
-    expect(d.min[1][1]).toBeNull()
+    const b = (t: number) => ({ t, min: 1, max: 1, avg: 1, count: 1 })
+    const d = trendData({ bucket_ms: 60_000, points: null, buckets: [b(0), b(60_000), b(120_000), b(900_000), b(960_000)] })
+    expect(d.line).toHaveLength(6)
+    expect(d.line[3]).toEqual([H8 + 180_000, null])
+    expect(d.min[3][1]).toBeNull()
+  })
+  it('does not see gaps in data sparser than the buckets', () => {
+    // Read every 5 minutes, bucketed by 86.4 s: one reading in every third or fourth bucket.
+    const buckets = Array.from({ length: 50 }, (_, i) => ({ t: i * 300_000, min: 1, max: 1, avg: 1, count: 1 }))
+    const d = trendData({ bucket_ms: 86_400, points: null, buckets })
+    expect(d.line.filter((p) => p[1] === null)).toHaveLength(0)
+    // …but an hour without readings still is one.
+    const holed = [...buckets.slice(0, 20), ...buckets.slice(32)]
+    expect(trendData({ bucket_ms: 86_400, points: null, buckets: holed }).line.filter((p) => p[1] === null)).toHaveLength(1)
   })
   it('draws raw points as one line', () => {
     const d = trendData({ bucket_ms: null, buckets: null, points: [{ t: 0, value: 1 }, { t: 1000, value: 2 }, { t: 2000, value: 3 }, { t: 60_000, value: 4 }] })

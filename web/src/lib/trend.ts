@@ -123,10 +123,18 @@ export interface TrendData {
   count: number
 }
 
+/** The median distance between consecutive times (0 for fewer than two). */
+function medianStep(ts: number[]): number {
+  const steps = ts.slice(1).map((t, i) => t - ts[i]).sort((a, b) => a - b)
+  return steps.length ? steps[Math.floor(steps.length / 2)] : 0
+}
+
 /**
- * Chart data from a history answer, on the shifted time axis. A gap longer than
- * two buckets (or, for raw points, five times the median step) breaks the lines
- * with a null instead of drawing across a time without readings.
+ * Chart data from a history answer, on the shifted time axis. A gap of more than
+ * five times the usual spacing of the data (and, for buckets, more than two
+ * buckets) breaks the lines with a null instead of drawing across a time without
+ * readings. The usual spacing matters: a sensor read every 5 minutes has one
+ * reading in every third 86-second bucket of a day, which is not a gap.
  */
 export function trendData(h: Pick<SensorHistory, 'points' | 'buckets' | 'bucket_ms'>): TrendData {
   const out: TrendData = { min: [], spread: [], line: [], bucketed: false, lo: null, hi: null, count: 0 }
@@ -137,11 +145,12 @@ export function trendData(h: Pick<SensorHistory, 'points' | 'buckets' | 'bucket_
   }
   if (h.buckets) {
     out.bucketed = true
-    const step = h.bucket_ms ?? 0
+    const bucket = h.bucket_ms ?? 0
+    const limit = Math.max(2 * bucket, 5 * medianStep(h.buckets.map((b) => b.t)))
     let prev: number | null = null
     for (const b of h.buckets) {
-      if (prev !== null && step > 0 && b.t - prev > 2 * step) {
-        const gap = toAxis(prev + step)
+      if (prev !== null && limit > 0 && b.t - prev > limit) {
+        const gap = toAxis(prev + Math.max(bucket, 1))
         out.min.push([gap, null])
         out.spread.push([gap, null])
         out.line.push([gap, null])
@@ -158,8 +167,7 @@ export function trendData(h: Pick<SensorHistory, 'points' | 'buckets' | 'bucket_
     return out
   }
   const pts = h.points ?? []
-  const steps = pts.slice(1).map((p, i) => p.t - pts[i].t).sort((a, b) => a - b)
-  const median = steps.length ? steps[Math.floor(steps.length / 2)] : 0
+  const median = medianStep(pts.map((p) => p.t))
   for (let i = 0; i < pts.length; i++) {
     const p = pts[i]
     if (i > 0 && median > 0 && p.t - pts[i - 1].t > 5 * median) out.line.push([toAxis(pts[i - 1].t + median), null])
