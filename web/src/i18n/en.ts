@@ -314,6 +314,7 @@ const en: typeof zh = {
     active: 'Active',
     cleared: 'Cleared',
     acknowledge: 'Acknowledge',
+    ackShort: 'Ack',
     dispose: 'Dispose',
     assign: 'Assign',
     detail: 'Details',

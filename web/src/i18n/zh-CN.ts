@@ -313,6 +313,7 @@ export default {
     active: '报警中',
     cleared: '已恢复',
     acknowledge: '确认',
+    ackShort: '确认',
     dispose: '处置',
     assign: '指派',
     detail: '详情',
