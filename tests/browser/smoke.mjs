@@ -49,6 +49,69 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg)
 }
 
+// ---- API set-up: the demo has no sensors, so the smoke test makes two and feeds them ----
+
+let apiToken = ''
+async function apiCall(method, p, body, token = apiToken) {
+  const res = await fetch(`${BASE_URL}/api/v1${p}`, {
+    method,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${method} ${p}: HTTP ${res.status} ${text.slice(0, 200)}`)
+  return text ? JSON.parse(text) : null
+}
+
+const monitoring = { enterpriseId: '', unitId: '', gatewayToken: '', sensors: [] }
+
+/** Two level sensors on a major hazard source's equipment, an ingest token, and a day of normal readings. */
+async function setUpMonitoring() {
+  apiToken = (await apiCall('POST', '/auth/login', { username: USERNAME, password: PASSWORD }, '')).token
+  const units = await apiCall('GET', '/hazard-sources?major=true&limit=20')
+  const unit = units.items.find((u) => u.equipment.length > 0)
+  assert(unit, 'no major hazard source with equipment in the demo')
+  monitoring.enterpriseId = unit.enterprise_id
+  monitoring.unitId = unit.id
+  // Unique codes, so the test can run again against the same database.
+  const tag = Date.now().toString(36).slice(-5).toUpperCase()
+  for (const [i, code] of [`SMOKE-${tag}-1`, `SMOKE-${tag}-2`].entries()) {
+    const sensor = await apiCall('POST', '/sensors', {
+      enterprise_id: unit.enterprise_id,
+      unit_id: unit.id,
+      equipment_id: unit.equipment[i % unit.equipment.length].id,
+      code,
+      name: `冒烟测试液位 ${i + 1}`,
+      kind: 'level',
+      unit_of_measure: 'm',
+      range_min: 0,
+      range_max: 12,
+      ll: 0.5,
+      l: 1,
+      h: 9,
+      hh: 10.5,
+      deadband: 0.1,
+      on_delay_s: 0,
+      off_delay_s: 0,
+      offline_timeout_s: 3600,
+    })
+    monitoring.sensors.push(sensor)
+  }
+  monitoring.gatewayToken = (await apiCall('POST', `/enterprises/${unit.enterprise_id}/ingest-tokens`, { name: 'smoke' })).token
+  const now = Date.now()
+  const readings = []
+  for (let k = 24 * 12; k >= 1; k--) {
+    const ts = now - k * 5 * 60_000
+    for (const s of monitoring.sensors) readings.push({ sensor: s.code, ts, value: +(6 + 2 * Math.sin(k / 20)).toFixed(3) })
+  }
+  await ingest(readings)
+}
+
+async function ingest(readings) {
+  const r = await apiCall('POST', '/ingest/readings', { readings }, monitoring.gatewayToken)
+  assert(r.rejected.length === 0, `readings rejected: ${JSON.stringify(r.rejected.slice(0, 3))}`)
+}
+
 const browser = await chromium.launch({
   executablePath: CHROMIUM,
   headless: true,
@@ -163,33 +226,58 @@ try {
     await page.getByTestId('nav-enterprises').getByText('Enterprises').waitFor()
   })
 
-  await step('the alarm console lists alarms and follows the live stream', async () => {
+  await step('set up two sensors through the API and raise a HIGH alarm with a reading', async () => {
+    await setUpMonitoring()
+    await ingest([{ sensor: monitoring.sensors[0].code, ts: Date.now(), value: 11.2 }])
+  })
+
+  await step('the alarm console lists the alarm with its colour', async () => {
     await page.getByTestId('nav-alarms').click()
     await page.waitForURL(/\/alarms/)
     const table = page.getByTestId('alarm-table')
-    await table.waitFor()
+    await table.locator('[data-kind="HH"][data-colour="red"]').first().waitFor({ timeout: 30000 })
     await page.locator('[data-testid="live-indicator"][data-status="open"]').first().waitFor()
-    await page.getByTestId('alarm-state-all').click()
-    await page.waitForURL(/state=all/)
-    await table.locator('tbody tr').first().waitFor({ timeout: 60000 })
-    const rows = await table.locator('tbody tr').count()
-    assert(rows > 0, 'no alarms listed')
+  })
+
+  await step('a new HIGH alarm arrives over the live stream without a reload, flashing', async () => {
+    const table = page.getByTestId('alarm-table')
+    const before = await table.locator('tbody tr').count()
+    const marker = await page.evaluate(() => (window.__smokeMarker = Math.random()))
+    await ingest([{ sensor: monitoring.sensors[1].code, ts: Date.now(), value: 11.8 }])
+    await table.locator('tr.alarm-flash').first().waitFor({ timeout: 15000 })
+    await page.getByTestId('alarm-notify').first().waitFor()
+    // Above HH the server raises both H and HH: at least one new row, the HH one on top.
+    const after = await table.locator('tbody tr').count()
+    assert(after > before, `no new row (${before} → ${after})`)
+    const top = table.locator('tbody tr').first()
+    assert((await top.textContent())?.includes(monitoring.sensors[1].code), 'the new alarm is not at the top')
+    assert((await page.evaluate(() => window.__smokeMarker)) === marker, 'the page reloaded')
+    const badge = await page.getByTestId('nav-alarms-badge').textContent()
+    assert(Number(badge?.trim()) >= 2, `unacknowledged badge reads "${badge}"`)
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alarms.png') })
+  })
+
+  await step('acknowledging stops the flash', async () => {
+    const flashing = page.getByTestId('alarm-table').locator('tr.alarm-flash')
+    const n = await flashing.count()
+    await flashing.first().locator('[data-testid="alarm-ack"]:visible').click()
+    await page.locator('.alarm-ack-box').getByRole('button', { name: /Acknowledge|确认/ }).click()
+    for (let i = 0; i < 50 && (await flashing.count()) >= n; i++) await page.waitForTimeout(200)
+    assert((await flashing.count()) === n - 1, `still ${await flashing.count()} flashing rows of ${n}`)
   })
 
   await step('an alarm opens with its timeline', async () => {
     await page.locator('[data-testid="alarm-detail"]:visible').first().click()
     const drawer = page.getByTestId('alarm-drawer')
-    await drawer.getByTestId('alarm-timeline').locator('.el-timeline-item').first().waitFor()
+    const items = drawer.getByTestId('alarm-timeline').locator('.el-timeline-item')
+    await items.first().waitFor()
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'alarm-detail.png') })
     await page.keyboard.press('Escape')
     await drawer.waitFor({ state: 'hidden' })
   })
 
   await step('dispose asks for the cause and measures', async () => {
-    await page.getByTestId('alarm-state-open').click()
     const dispose = page.locator('[data-testid="alarm-dispose"]:visible').first()
-    await dispose.waitFor({ timeout: 60000 })
     await dispose.click()
     const dialog = page.getByTestId('dispose-dialog')
     await dialog.getByTestId('dispose-submit').click()
@@ -201,22 +289,16 @@ try {
     await dialog.waitFor({ state: 'hidden' })
   })
 
-  await step('enterprise monitoring page shows live sensors and a trend with thresholds', async () => {
-    const monitored = await page.evaluate(async () => {
-      const r = await fetch('/api/v1/monitoring/enterprises', { credentials: 'same-origin' })
-      const list = await r.json()
-      const best = list.find((e) => e.online && e.active_alarms > 0) ?? list.find((e) => e.online) ?? list[0]
-      return best ? best.enterprise_id : null
-    })
-    assert(monitored, 'no monitored enterprise')
-    await page.goto(`${BASE_URL}/enterprises/${monitored}/monitoring`)
+  await step('enterprise monitoring page shows the sensors, their state and a trend with thresholds', async () => {
+    await page.goto(`${BASE_URL}/enterprises/${monitoring.enterpriseId}/monitoring?sensor=${monitoring.sensors[0].id}`)
     const sensors = page.getByTestId('monitoring-sensors')
-    await sensors.locator('tbody tr').first().waitFor()
+    await sensors.locator('[data-state="alarm"]').first().waitFor()
     await page.getByTestId('monitoring-units').getByTestId('monitoring-unit').first().waitFor()
     await page.getByTestId('trend-chart').locator('canvas').first().waitFor()
-    // The trend's time range is in the URL and can be changed.
     await page.getByTestId('trend-range-7d').click()
     await page.waitForURL(/range=7d/)
+    await page.getByTestId('trend-range-24h').click()
+    await page.waitForURL(/range=24h/)
     await page.waitForTimeout(1500)
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'enterprise-monitoring.png'), fullPage: true })
   })
@@ -226,13 +308,11 @@ try {
     await page.locator('[data-testid="one-map"][data-loaded="true"]').waitFor({ timeout: 60000 })
     const n = Number(await page.getByTestId('one-map').getAttribute('data-monitored-count'))
     assert(n > 0, `no monitored enterprises on the map (${n})`)
-    await page.getByTestId('duty-panel').getByTestId('duty-active').waitFor()
-    const latest = page.getByTestId('duty-latest').first()
-    if (await latest.count()) {
-      await latest.click()
-      await page.getByTestId('monitoring-popup').waitFor()
-      await page.waitForTimeout(1200)
-    }
+    const active = Number((await page.getByTestId('duty-active').locator('b').textContent())?.replace(/\D/g, ''))
+    assert(active >= 1, `duty panel shows ${active} active alarms`)
+    await page.getByTestId('duty-latest').first().click()
+    await page.getByTestId('monitoring-popup').waitFor()
+    await page.waitForTimeout(1200)
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'one-map-monitoring.png') })
   })
 
