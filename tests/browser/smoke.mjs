@@ -316,6 +316,34 @@ try {
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'one-map-monitoring.png') })
   })
 
+  await step('the map repaints the enterprise within a second when its alarms clear', async () => {
+    // The duty panel flew the map to the enterprise: its point is 140 px below the centre.
+    const pixel = () =>
+      page.evaluate(() => {
+        const c = document.querySelector('[data-testid="one-map"] canvas')
+        const r = c.getBoundingClientRect()
+        const scale = c.width / r.width
+        const o = document.createElement('canvas')
+        o.width = c.width
+        o.height = c.height
+        const g = o.getContext('2d')
+        g.drawImage(c, 0, 0)
+        const d = g.getImageData(Math.round((r.width / 2) * scale), Math.round((r.height / 2 + 140) * scale), 1, 1).data
+        return [d[0], d[1], d[2]]
+      })
+    const red = await pixel()
+    assert(red[0] > 180 && red[1] < 120, `the enterprise is not red: rgb(${red})`)
+    const cleared = Date.now()
+    await ingest(monitoring.sensors.map((x) => ({ sensor: x.code, ts: Date.now(), value: 6 })))
+    let now = red
+    while (Date.now() - cleared < 1000) {
+      now = await pixel()
+      if (now[1] > 120 && now[0] < 120) break
+      await page.waitForTimeout(50)
+    }
+    assert(now[1] > 120 && now[0] < 120, `not green within a second of the readings: rgb(${now})`)
+  })
+
   await step('no uncaught page errors', async () => {
     assert(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`)
   })
