@@ -17,15 +17,15 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use std::time::Duration;
 
-use super::alarm::Quality;
-use super::alarms::engine::{AlarmEngine, Lookup, SensorSpec, Table};
+use super::alarm::{AlarmConfig, AlarmSettings, Quality};
+use super::alarms::engine::{AlarmEngine, Lookup, SensorSpec, Table, TableBuilder};
 use super::alarms::rules::EscalationPolicy;
 use super::alarms::store as alarm_store;
 use super::readings::{Reading, ReadingStore, ReadingsError, StoreConfig};
 use super::sensors;
 use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Sql};
 use crate::error::{ApiError, ErrorBody};
 use crate::events::EventBus;
 
@@ -42,6 +42,60 @@ impl Default for IngestLimits {
         IngestLimits {
             max_batch: 10_000,
             max_clock_ahead_ms: 300_000,
+        }
+    }
+}
+
+/// Sensors read per query when the sensor table is rebuilt.
+const RELOAD_PAGE: i64 = 50_000;
+
+/// The columns of a sensor the ingest path and the alarm engine need.
+#[derive(Debug, sqlx::FromRow)]
+struct SpecRow {
+    id: String,
+    num: i64,
+    enterprise_id: String,
+    code: String,
+    range_min: f64,
+    range_max: f64,
+    ll: Option<f64>,
+    l: Option<f64>,
+    h: Option<f64>,
+    hh: Option<f64>,
+    deadband: f64,
+    on_delay_s: f64,
+    off_delay_s: f64,
+    offline_timeout_s: f64,
+}
+
+impl SpecRow {
+    fn into_spec(self) -> Option<SensorSpec> {
+        let num = u32::try_from(self.num).ok()?;
+        let settings = AlarmSettings {
+            ll: self.ll,
+            l: self.l,
+            h: self.h,
+            hh: self.hh,
+            deadband: self.deadband,
+            on_delay_s: self.on_delay_s,
+            off_delay_s: self.off_delay_s,
+            offline_timeout_s: self.offline_timeout_s,
+            ..AlarmSettings::new(self.range_min, self.range_max)
+        };
+        match AlarmConfig::new(&settings) {
+            Ok(config) => Some(SensorSpec {
+                num,
+                id: self.id,
+                enterprise_id: self.enterprise_id,
+                code: self.code,
+                config,
+            }),
+            // Settings are validated on the way in; a row that fails now was written by hand.
+            // It cannot be watched, and its readings are refused as from an unknown sensor.
+            Err(e) => {
+                tracing::warn!(sensor = %self.id, error = %e, "sensor has invalid alarm settings; not watched");
+                None
+            }
         }
     }
 }
@@ -113,29 +167,38 @@ impl Monitor {
     pub async fn reload_sensors(&self) -> Result<(), DbError> {
         let now = crate::db::now_ms();
         alarm_store::clear_orphans(&self.db, now).await?;
-        let all = sensors::all(&self.db).await?;
         let active = alarm_store::active(&self.db).await?;
-        let mut specs = Vec::with_capacity(all.len());
-        for s in all {
-            let Ok(num) = u32::try_from(s.num) else {
-                continue;
+        let count: i64 = self
+            .db
+            .fetch_scalar(&Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM sensors"))
+            .await?;
+        let mut builder =
+            TableBuilder::new(&active, now, usize::try_from(count).unwrap_or_default());
+        // A page at a time, in number order: a million sensors never sit in memory as rows.
+        let mut after = -1_i64;
+        loop {
+            let page: Vec<SpecRow> = self
+                .db
+                .fetch_all(
+                    &Sql::new(
+                        "SELECT id, num, enterprise_id, code, range_min, range_max, ll, l, h, hh, deadband, \
+                         on_delay_s, off_delay_s, offline_timeout_s FROM sensors WHERE num > $1 ORDER BY num LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(RELOAD_PAGE),
+                )
+                .await?;
+            let Some(last) = page.last().map(|r| r.num) else {
+                break;
             };
-            match s.input.alarm_config() {
-                Ok(config) => specs.push(SensorSpec {
-                    num,
-                    id: s.id,
-                    enterprise_id: s.input.enterprise_id,
-                    code: s.input.code,
-                    config,
-                }),
-                // Settings are validated on the way in; a row that fails now was written by
-                // hand. It cannot be watched; its readings are refused as from an unknown sensor.
-                Err(e) => {
-                    tracing::warn!(sensor = %s.id, error = %e, "sensor has invalid alarm settings; not watched")
+            after = last;
+            for row in page {
+                if let Some(spec) = row.into_spec() {
+                    builder.push(&spec);
                 }
             }
         }
-        self.alarms.rebuild(&specs, &active, now);
+        self.alarms.install(builder.finish());
         Ok(())
     }
 

@@ -106,106 +106,139 @@ fn ulid_number(id: &str) -> u128 {
     ulid::Ulid::from_string(id).map_or(0, |u| u.0)
 }
 
-impl Table {
-    /// A table of new sensors with no alarm active.
-    pub fn new(specs: &[SensorSpec], now_ms: i64) -> Table {
-        Table::build(specs, &ActiveAlarms::default(), now_ms, Table::default())
-    }
+/// Builds a [`Table`] from sensors given in increasing number order, a page at a time, so a
+/// million sensors never sit in memory as full records.
+pub struct TableBuilder {
+    t: Table,
+    active: HashMap<u32, Vec<AlarmKind>>,
+    offline: std::collections::HashSet<String>,
+    now_ms: i64,
+}
 
-    /// Builds the table from the sensor specs, taking each sensor's state from `previous`
-    /// when it was watched before, else resuming it from `active`.
-    fn build(
-        specs: &[SensorSpec],
-        active: &ActiveAlarms,
-        now_ms: i64,
-        mut previous: Table,
-    ) -> Table {
+impl TableBuilder {
+    /// `capacity`: how many sensors will come, to size the tables once.
+    pub fn new(active: &ActiveAlarms, now_ms: i64, capacity: usize) -> TableBuilder {
         let mut by_num: HashMap<u32, Vec<AlarmKind>> = HashMap::new();
         for (num, kind) in &active.sensors {
             by_num.entry(*num).or_default().push(*kind);
         }
-        let mut old_watches: HashMap<String, EnterpriseWatch> = previous
-            .enterprises
-            .drain(..)
-            .map(|e| (e.id, e.watch))
-            .collect();
-        let mut sorted: Vec<&SensorSpec> = specs.iter().collect();
-        sorted.sort_by_key(|s| s.num);
-        let len = sorted.last().map_or(0, |s| s.num as usize + 1);
-        let mut t = Table {
-            slots: Vec::with_capacity(len),
-            ids: vec![0; len],
-            codes: String::with_capacity(specs.iter().map(|s| s.code.len()).sum()),
-            by_code: HashTable::with_capacity(specs.len()),
-            by_id: HashTable::with_capacity(specs.len()),
-            hasher: previous.hasher.clone(),
-            ..Table::default()
-        };
-        let vacant = |code_start: u32| Slot {
-            state: SensorState::new(now_ms),
-            cfg: specs[0].config,
-            enterprise: VACANT,
-            code_start,
-        };
-        for s in sorted {
-            while t.slots.len() < s.num as usize {
-                t.slots.push(vacant(t.codes.len() as u32));
-            }
-            if t.slots.len() > s.num as usize {
-                continue; // a duplicate number; the database forbids it
-            }
-            let ix = match t.enterprise_ix.get(&s.enterprise_id) {
-                Some(ix) => *ix,
-                None => {
-                    let ix = t.enterprises.len() as u32;
-                    let watch = old_watches.remove(&s.enterprise_id).unwrap_or_else(|| {
-                        EnterpriseWatch::new(active.offline_enterprises.contains(&s.enterprise_id))
-                    });
-                    t.enterprises.push(EnterpriseSlot {
-                        id: s.enterprise_id.clone(),
-                        watch,
-                    });
-                    t.enterprise_ix.insert(s.enterprise_id.clone(), ix);
-                    ix
-                }
-            };
-            let state = match previous.slots.get(s.num as usize) {
-                Some(old) if old.enterprise != VACANT => old.state.clone(),
-                _ => SensorState::resume(
-                    now_ms,
-                    None,
-                    by_num.get(&s.num).map(Vec::as_slice).unwrap_or(&[]),
-                ),
-            };
+        TableBuilder {
+            t: Table {
+                slots: Vec::with_capacity(capacity),
+                ids: Vec::with_capacity(capacity),
+                by_code: HashTable::with_capacity(capacity),
+                by_id: HashTable::with_capacity(capacity),
+                ..Table::default()
+            },
+            active: by_num,
+            offline: active.offline_enterprises.iter().cloned().collect(),
+            now_ms,
+        }
+    }
+
+    /// Adds a sensor; numbers must increase (a repeated or smaller number is ignored).
+    pub fn push(&mut self, s: &SensorSpec) {
+        let t = &mut self.t;
+        if t.slots.len() > s.num as usize {
+            return;
+        }
+        while t.slots.len() < s.num as usize {
             t.slots.push(Slot {
-                state,
+                state: SensorState::new(self.now_ms),
                 cfg: s.config,
-                enterprise: ix,
+                enterprise: VACANT,
                 code_start: t.codes.len() as u32,
             });
-            t.codes.push_str(&s.code);
-            let id = ulid_number(&s.id);
-            t.ids[s.num as usize] = id;
-            let Table {
-                slots,
-                codes,
-                by_code,
-                by_id,
-                ids,
-                hasher,
-                ..
-            } = &mut t;
-            let code_hash = hasher.hash_one((ix, s.code.as_str()));
-            by_code.insert_unique(code_hash, s.num, |&n| {
-                hasher.hash_one((slots[n as usize].enterprise, code_of(slots, codes, n)))
-            });
-            if id != 0 {
-                by_id.insert_unique(hasher.hash_one(id), s.num, |&n| {
-                    hasher.hash_one(ids[n as usize])
+            t.ids.push(0);
+        }
+        let ix = match t.enterprise_ix.get(&s.enterprise_id) {
+            Some(ix) => *ix,
+            None => {
+                let ix = t.enterprises.len() as u32;
+                t.enterprises.push(EnterpriseSlot {
+                    id: s.enterprise_id.clone(),
+                    watch: EnterpriseWatch::new(self.offline.contains(&s.enterprise_id)),
                 });
+                t.enterprise_ix.insert(s.enterprise_id.clone(), ix);
+                ix
+            }
+        };
+        let state = SensorState::resume(
+            self.now_ms,
+            None,
+            self.active.get(&s.num).map(Vec::as_slice).unwrap_or(&[]),
+        );
+        t.slots.push(Slot {
+            state,
+            cfg: s.config,
+            enterprise: ix,
+            code_start: t.codes.len() as u32,
+        });
+        t.codes.push_str(&s.code);
+        let id = ulid_number(&s.id);
+        t.ids.push(id);
+        let Table {
+            slots,
+            codes,
+            by_code,
+            by_id,
+            ids,
+            hasher,
+            ..
+        } = t;
+        let code_hash = hasher.hash_one((ix, s.code.as_str()));
+        by_code.insert_unique(code_hash, s.num, |&n| {
+            hasher.hash_one((slots[n as usize].enterprise, code_of(slots, codes, n)))
+        });
+        if id != 0 {
+            by_id.insert_unique(hasher.hash_one(id), s.num, |&n| {
+                hasher.hash_one(ids[n as usize])
+            });
+        }
+    }
+
+    pub fn finish(mut self) -> Table {
+        self.t.codes.shrink_to_fit();
+        self.t
+    }
+}
+
+impl Table {
+    /// A table of new sensors with no alarm active.
+    pub fn new(specs: &[SensorSpec], now_ms: i64) -> Table {
+        let mut sorted: Vec<&SensorSpec> = specs.iter().collect();
+        sorted.sort_by_key(|s| s.num);
+        let mut b = TableBuilder::new(&ActiveAlarms::default(), now_ms, specs.len());
+        for s in sorted {
+            b.push(s);
+        }
+        b.finish()
+    }
+
+    /// Carries the live state of every sensor and enterprise still present over from the
+    /// table being replaced (new ones keep the state they were built with).
+    fn carry_over(&mut self, old: &Table) {
+        for (new, old) in self.slots.iter_mut().zip(&old.slots) {
+            if new.enterprise != VACANT && old.enterprise != VACANT {
+                new.state = old.state.clone();
             }
         }
-        t
+        for e in &mut self.enterprises {
+            if let Some(&ix) = old.enterprise_ix.get(&e.id)
+                && let Some(o) = old.enterprises.get(ix as usize)
+            {
+                e.watch = o.watch;
+            }
+        }
+    }
+
+    /// Watched sensors.
+    pub fn len(&self) -> usize {
+        self.by_code.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
     }
 
     fn code(&self, num: u32) -> &str {
@@ -291,12 +324,12 @@ impl AlarmEngine {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Replaces the sensor set. Sensors already watched keep their state (with the new
-    /// settings); new ones resume from `active` and are watched from `now_ms`.
-    pub fn rebuild(&self, sensors: &[SensorSpec], active: &ActiveAlarms, now_ms: i64) {
+    /// Replaces the sensor set with `table`. Sensors already watched keep their state (with
+    /// the new settings); new ones keep what they were built with.
+    pub fn install(&self, mut table: Table) {
         let mut inner = self.lock();
-        let previous = std::mem::take(&mut *inner);
-        *inner = Table::build(sensors, active, now_ms, previous);
+        table.carry_over(&inner);
+        *inner = table;
     }
 
     /// Runs `f` over the sensor table (for checking a batch against it).
