@@ -437,9 +437,11 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     tracing::info!(db = %crate::config::redact_url(&settings.db), bind = %settings.bind, "starting");
+    // Before the port answers: see `shutdown_signal`.
+    let signal = shutdown_signal();
     let app = Application::build(settings).await?;
     tracing::info!("listening on http://{}", app.local_addr()?);
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(signal).await
 }
 
 async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
@@ -461,6 +463,8 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
         );
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
+    // Before the port answers: see `shutdown_signal`.
+    let signal = shutdown_signal();
     let app = Application::build_with_db(settings, db).await?;
     let addr = app.local_addr()?;
     println!();
@@ -481,7 +485,7 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
         );
     }
     println!("Press Ctrl-C to stop.");
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(signal).await
 }
 
 async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {
