@@ -5,3 +5,4 @@ pub mod ingest;
 pub mod mqtt;
 pub mod readings;
 pub mod sensors;
+pub mod simulate;
