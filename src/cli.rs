@@ -453,14 +453,21 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
     let report = crate::demo::seed_if_empty(&db).await?;
     if report.seeded {
         println!(
-            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities, {} hazard-source units.",
-            report.units, report.enterprises, report.facilities, report.hazard_units
+            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities, {} hazard-source units, {} sensors.",
+            report.units,
+            report.enterprises,
+            report.facilities,
+            report.hazard_units,
+            report.sensors
         );
     } else {
         println!(
             "Reusing the existing database {}.",
             crate::config::redact_url(&settings.db)
         );
+        if report.sensors > 0 {
+            println!("Added {} demo sensors to it.", report.sensors);
+        }
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
     // Before the port answers: see `shutdown_signal`.
