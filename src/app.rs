@@ -224,6 +224,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::hazard::routes::router())
         .merge(crate::monitor::sensors::router())
         .merge(crate::monitor::ingest::router())
+        .merge(crate::monitor::gateway::router())
 }
 
 /// The whole router and its OpenAPI document.

@@ -1,6 +1,7 @@
 //! Monitoring of major hazard sources: sensors, readings, alarms.
 
 pub mod alarm;
+pub mod gateway;
 pub mod ingest;
 pub mod mqtt;
 pub mod readings;
