@@ -81,6 +81,12 @@ pub enum Command {
         #[arg(long, default_value = DEFAULT_DEMO_PASSWORD)]
         password: String,
     },
+    /// A simulated gateway: posts readings of the sensors of each token's enterprise to a
+    /// Yingji server, as a real gateway would.
+    Simulate(SimulateCli),
+    /// Ingest tokens of enterprise gateways.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -113,6 +119,62 @@ pub enum Command {
     Bench(BenchCommand),
     /// Print a commented settings file with the defaults.
     PrintDefaultConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateCli {
+    /// Base URL of the Yingji server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Ingest token of an enterprise (`yjg_…`, from `yingji token create` or the API); repeat
+    /// it to simulate several enterprises.
+    #[arg(
+        long = "token",
+        required = true,
+        env = "YINGJI_INGEST_TOKEN",
+        value_delimiter = ','
+    )]
+    pub tokens: Vec<String>,
+    /// Seconds between two rounds of readings.
+    #[arg(long, default_value_t = 10.0)]
+    pub interval_s: f64,
+    /// Simulated seconds per second: 60 shows an hour of tank filling in a minute. Readings
+    /// keep the real time (the server refuses readings from the future).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+    /// Seed of the simulation; the demo's seed by default, so readings agree with the demo's own.
+    #[arg(long, default_value_t = crate::demo::DEMO_SEED)]
+    pub seed: u64,
+    /// Threshold excursions (H, sometimes HH) per hour, over all simulated sensors.
+    #[arg(long, default_value_t = 1.0)]
+    pub excursions_per_hour: f64,
+    /// Sensor faults (out-of-range values) per hour, over all simulated sensors.
+    #[arg(long, default_value_t = 0.2)]
+    pub faults_per_hour: f64,
+    /// Simulated outages (a few minutes without readings) per gateway and day.
+    #[arg(long, default_value_t = 0.5)]
+    pub outages_per_day: f64,
+    /// Print only the totals at the end, not a line per round.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an ingest token for an enterprise's gateway and print it; it is shown only now.
+    Create {
+        /// Enterprise id or credit code.
+        #[arg(long)]
+        enterprise: String,
+        /// A label, e.g. the gateway's name.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        db: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -281,6 +343,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = load(&cli, overrides)?;
             demo(settings, password).await
         }
+        Command::Simulate(args) => {
+            let mut s = Settings::default();
+            s.log.level = cli.log_level.clone().unwrap_or_else(|| "warn".into());
+            init_logging(&s);
+            simulate(args).await
+        }
+        Command::Token(TokenCommand::Create {
+            enterprise,
+            name,
+            db,
+        }) => {
+            let settings = load(&cli, db_only(db))?;
+            let db = Db::connect(&settings.db).await?;
+            let result = create_token(&db, enterprise, name).await;
+            db.close().await;
+            let (token, enterprise_name) = result?;
+            eprintln!("Ingest token of {enterprise_name} (shown only now):");
+            println!("{token}");
+            Ok(())
+        }
         Command::User(cmd) => user(&cli, cmd).await,
         Command::Bench(BenchCommand::Ingest {
             quick,
@@ -442,6 +524,95 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
     tracing::info!("listening on http://{}", app.local_addr()?);
     app.run_until_stopped(signal).await
+}
+
+/// Issues an ingest token from the command line, audited like one issued over the API.
+async fn create_token(db: &Db, enterprise: &str, name: &str) -> anyhow::Result<(String, String)> {
+    let id = resolve_enterprise(db, enterprise).await?;
+    let e = crate::registry::store::get_enterprise(db, &id)
+        .await?
+        .with_context(|| format!("no enterprise {enterprise}"))?;
+    let mut tx = db.begin().await?;
+    let (token, hash) = crate::monitor::sensors::create_token(&mut tx, &id, name.trim()).await?;
+    crate::audit::record(
+        &mut tx,
+        &Actor::system("cli"),
+        "ingest_token",
+        &hash[..12],
+        "create",
+        None,
+        Some(&serde_json::json!({"enterprise_id": id, "name": name.trim()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((token, e.name))
+}
+
+async fn simulate(args: &SimulateCli) -> anyhow::Result<()> {
+    let positive = |v: f64, flag: &str| {
+        if v.is_finite() && v > 0.0 {
+            Ok(std::time::Duration::from_secs_f64(v))
+        } else {
+            Err(anyhow::anyhow!(
+                "{flag} must be a positive number of seconds"
+            ))
+        }
+    };
+    let run_args = crate::monitor::sim_gateway::SimulateArgs {
+        url: args.url.clone(),
+        tokens: args.tokens.clone(),
+        interval: positive(args.interval_s, "--interval-s")?,
+        speed: args.speed,
+        duration: args
+            .duration_s
+            .map(|d| positive(d, "--duration-s"))
+            .transpose()?,
+        sim: crate::monitor::simulate::SimConfig {
+            seed: args.seed,
+            excursions_per_hour: args.excursions_per_hour,
+            faults_per_hour: args.faults_per_hour,
+            outages_per_gateway_day: args.outages_per_day,
+            ..Default::default()
+        },
+    };
+    let quiet = args.quiet;
+    let report = crate::monitor::sim_gateway::run(run_args, shutdown_signal(), |round| {
+        if quiet {
+            return;
+        }
+        let sent: usize = round.gateways.iter().map(|g| g.sent).sum();
+        let accepted: usize = round.gateways.iter().map(|g| g.accepted).sum();
+        let rejected: usize = round.gateways.iter().map(|g| g.rejected).sum();
+        let out_of_range: usize = round.gateways.iter().map(|g| g.out_of_range).sum();
+        let mut line = format!(
+            "[{:>6.0} s] {} gateway(s): {sent} readings sent, {accepted} accepted, {rejected} rejected, {out_of_range} out of range",
+            round.elapsed.as_secs_f64(),
+            round.gateways.len()
+        );
+        for g in &round.gateways {
+            if g.offline {
+                line.push_str(&format!("; {} offline (simulated outage)", g.enterprise_name));
+            }
+            if let Some(e) = &g.failed {
+                line.push_str(&format!("; {} not delivered, kept for the next round: {e}", g.enterprise_name));
+            }
+            if let Some(r) = &g.first_rejection {
+                line.push_str(&format!("; {} rejected items, e.g. {r}", g.enterprise_name));
+            }
+        }
+        println!("{line}");
+    })
+    .await?;
+    println!(
+        "{} rounds: {} readings sent, {} accepted, {} rejected, {} out of range, {} failed posts",
+        report.rounds,
+        report.sent,
+        report.accepted,
+        report.rejected,
+        report.out_of_range,
+        report.failed_posts
+    );
+    Ok(())
 }
 
 async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {

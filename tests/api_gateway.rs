@@ -1,6 +1,9 @@
-//! What a gateway sees with its ingest token (`GET /ingest/sensors`), on every backend.
+//! What a gateway sees with its ingest token (`GET /ingest/sensors`), and `yingji simulate`
+//! posting to a real server, on every backend.
 
 mod common;
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -109,6 +112,94 @@ async fn a_gateway_lists_its_own_enterprises_sensors_and_nothing_else() {
             .await
             .expect("req");
         assert_eq!(r.status(), 401, "a revoked token");
+        app.stop().await;
+    });
+}
+
+#[tokio::test]
+async fn yingji_simulate_posts_readings_the_history_then_shows() {
+    each_backend!(|t| {
+        let f = common::seed_fixture(&t.db).await;
+        let (level, _) = common::seed_sensor(&t.db, &f.a1, "LT-101").await;
+        let (temperature, _) = sensor(
+            &t.db,
+            &f.a1,
+            json!({"code": "TT-102", "kind": "temperature", "unit_of_measure": "℃",
+                   "range_min": -20, "range_max": 60, "h": 40, "hh": 50}),
+        )
+        .await;
+        let (other, _) = common::seed_sensor(&t.db, &f.b1, "LT-901").await;
+        let gateway = common::ingest_token(&t.db, &f.a1).await;
+        let app = common::TestApp::spawn(&t.db).await;
+        let started = yingji::db::now_ms();
+
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_yingji"))
+            .env_remove("YINGJI_INGEST_TOKEN")
+            .args(["simulate", "--url", &app.url(""), "--token", &gateway])
+            .args(["--interval-s", "1", "--duration-s", "3.5", "--speed", "60"])
+            // No outages or faults: this test counts readings and checks their range.
+            .args(["--outages-per-day", "0", "--faults-per-hour", "0"])
+            .output()
+            .await
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("0 rejected"), "{stdout}");
+        assert!(
+            stdout.lines().filter(|l| l.starts_with('[')).count() >= 3,
+            "a line per round: {stdout}"
+        );
+
+        let user = app.login("enterprise").await;
+        for (id, lo, hi) in [(&level, 0.0, 20.0), (&temperature, -20.0, 60.0)] {
+            let (s, history) = app
+                .get_json(
+                    &user,
+                    &format!(
+                        "/api/v1/sensors/{id}/readings?from={}&to={}",
+                        started - 1000,
+                        yingji::db::now_ms() + 1000
+                    ),
+                )
+                .await;
+            assert_eq!(s, 200, "{history}");
+            let points = history["points"].as_array().expect("points");
+            assert!(
+                (3..=5).contains(&points.len()),
+                "a reading a round: {history}"
+            );
+            for p in points {
+                let v = p["value"].as_f64().expect("value");
+                assert!((lo..=hi).contains(&v), "{v} within {lo}–{hi}");
+            }
+        }
+        // The other enterprise's sensor got nothing.
+        let admin = app.login("admin").await;
+        let (_, history) = app
+            .get_json(&admin, &format!("/api/v1/sensors/{other}/readings"))
+            .await;
+        assert_eq!(history["points"], json!([]));
+
+        // A bad token stops the simulator at once, saying why.
+        let out = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::process::Command::new(env!("CARGO_BIN_EXE_yingji"))
+                .args(["simulate", "--url", &app.url(""), "--token", "yjg_wrong"])
+                .output(),
+        )
+        .await
+        .expect("does not hang")
+        .expect("runs");
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("refused"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         app.stop().await;
     });
 }

@@ -6,4 +6,5 @@ pub mod ingest;
 pub mod mqtt;
 pub mod readings;
 pub mod sensors;
+pub mod sim_gateway;
 pub mod simulate;
