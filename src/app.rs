@@ -299,6 +299,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The monitoring service, for in-process producers of readings (the demo's simulator).
+    pub fn monitor(&self) -> Arc<crate::monitor::ingest::Monitor> {
+        self.monitor.clone()
+    }
+
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
     pub async fn run_until_stopped(
         self,

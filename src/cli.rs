@@ -80,6 +80,9 @@ pub enum Command {
         /// Password of every demo account.
         #[arg(long, default_value = DEFAULT_DEMO_PASSWORD)]
         password: String,
+        /// Do not feed the demo's sensors with simulated readings (same as demo.simulate = false).
+        #[arg(long)]
+        no_simulate: bool,
     },
     /// A simulated gateway: posts readings of the sensors of each token's enterprise to a
     /// Yingji server, as a real gateway would.
@@ -334,13 +337,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = load(&cli, args.overrides())?;
             serve(settings).await
         }
-        Command::Demo { server, password } => {
+        Command::Demo {
+            server,
+            password,
+            no_simulate,
+        } => {
             let mut overrides = server.overrides();
             if overrides.db.is_none() && std::env::var("YINGJI_DB").is_err() && cli.config.is_none()
             {
                 overrides.db = Some(DEFAULT_DEMO_DB.into());
             }
-            let settings = load(&cli, overrides)?;
+            let mut settings = load(&cli, overrides)?;
+            if *no_simulate {
+                settings.demo.simulate = false;
+            }
             demo(settings, password).await
         }
         Command::Simulate(args) => {
@@ -641,6 +651,14 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
         }
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
+    let gateway = crate::demo::demo_gateway_token(&db).await?;
+    let demo_settings = settings.demo.clone();
+    let demo_store = crate::demo::is_demo_store(&db).await?;
+    let live = if demo_settings.simulate && demo_store {
+        Some(crate::demo::live::LiveDemo::load(&db, crate::demo::DEMO_SEED).await?)
+    } else {
+        None
+    };
     // Before the port answers: see `shutdown_signal`.
     let signal = shutdown_signal();
     let app = Application::build_with_db(settings, db).await?;
@@ -662,8 +680,45 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
             note
         );
     }
+    match &live {
+        Some(live) => println!(
+            "Live: simulated readings of {} sensors of {} enterprises every {} s; the last {} h of history \
+             (a reading every {} s) are filled in the background. --no-simulate turns this off.",
+            live.sensor_count(),
+            live.sim.gateways().len(),
+            demo_settings.interval_s,
+            demo_settings.history_hours,
+            demo_settings.history_step_s
+        ),
+        None if !demo_store => println!(
+            "No simulated readings: this database was not seeded by the demo, and its sensors may be real."
+        ),
+        None => println!("No simulated readings (demo.simulate = false or --no-simulate)."),
+    }
+    if let Some((name, token)) = gateway {
+        println!("A gateway of your own: the ingest token of {name}, new at each start:");
+        println!("  yingji simulate --url http://{addr} --token {token}");
+    }
     println!("Press Ctrl-C to stop.");
-    app.run_until_stopped(signal).await
+    let handle = live.map(|live| {
+        crate::demo::live::spawn(
+            app.monitor(),
+            live,
+            crate::demo::live::LiveSettings {
+                interval: std::time::Duration::from_secs(demo_settings.interval_s),
+                history: std::time::Duration::from_secs(demo_settings.history_hours * 3600),
+                history_step: std::time::Duration::from_secs(demo_settings.history_step_s),
+            },
+        )
+    });
+    // The simulator stops before the server does, so no reading is stored into a closing store.
+    let shutdown = async move {
+        signal.await;
+        if let Some(h) = handle {
+            h.stop().await;
+        }
+    };
+    app.run_until_stopped(shutdown).await
 }
 
 async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {

@@ -360,6 +360,33 @@ async fn the_demo_seed_fills_an_empty_store_once() {
             .expect("delete");
         let again = yingji::demo::seed_if_empty(&t.db).await.expect("seed");
         assert_eq!((again.seeded, again.sensors), (false, r.sensors));
+        // The printed gateway token works, and only the latest one.
+        let (_, first) = yingji::demo::demo_gateway_token(&t.db)
+            .await
+            .expect("token")
+            .expect("a demo enterprise");
+        let (_, second) = yingji::demo::demo_gateway_token(&t.db)
+            .await
+            .expect("token")
+            .expect("a demo enterprise");
+        let of = |token: String| {
+            let db = t.db.clone();
+            async move {
+                yingji::monitor::sensors::enterprise_of_token(&db, &token)
+                    .await
+                    .expect("db")
+            }
+        };
+        let (demo_enterprise, _) = yingji::demo::demo_enterprise(&t.db)
+            .await
+            .expect("db")
+            .expect("a demo enterprise");
+        assert_eq!(of(second).await, Some(demo_enterprise));
+        assert_eq!(
+            of(first).await,
+            None,
+            "the previous start's token is revoked"
+        );
         let accounts = yingji::demo::ensure_demo_accounts(&t.db, "demo-password")
             .await
             .expect("accounts");

@@ -2,6 +2,7 @@
 
 pub mod generator;
 pub mod hazard;
+pub mod live;
 pub mod sensors;
 
 use crate::audit::{self, Actor};
@@ -211,6 +212,44 @@ pub async fn demo_enterprise(db: &Db) -> anyhow::Result<Option<(String, String)>
             .bind(DEMO_TOWN),
         )
         .await?)
+}
+
+/// Name of the ingest token `yingji demo` issues at each start.
+pub const DEMO_GATEWAY_TOKEN_NAME: &str = "演示网关 (yingji demo)";
+
+/// A new ingest token for the demo enterprise's gateway, printed at start so that
+/// `yingji simulate` can be tried at once. Tokens are stored hashed and cannot be shown again,
+/// so each start issues one and revokes the previous start's.
+pub async fn demo_gateway_token(db: &Db) -> anyhow::Result<Option<(String, String)>> {
+    let Some((enterprise_id, name)) = demo_enterprise(db).await? else {
+        return Ok(None);
+    };
+    let mut tx = db.begin().await?;
+    tx.execute(
+        &Sql::new(
+            "UPDATE ingest_tokens SET revoked = $1 WHERE enterprise_id = $2 AND name = $3 AND revoked = $4",
+        )
+        .bind(true)
+        .bind(enterprise_id.as_str())
+        .bind(DEMO_GATEWAY_TOKEN_NAME)
+        .bind(false),
+    )
+    .await?;
+    let (token, hash) =
+        crate::monitor::sensors::create_token(&mut tx, &enterprise_id, DEMO_GATEWAY_TOKEN_NAME)
+            .await?;
+    audit::record(
+        &mut tx,
+        &Actor::system("demo"),
+        "ingest_token",
+        &hash[..12],
+        "create",
+        None,
+        Some(&serde_json::json!({"enterprise_id": enterprise_id, "name": DEMO_GATEWAY_TOKEN_NAME})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((name, token)))
 }
 
 /// A demo account as printed at start.
