@@ -226,6 +226,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::monitor::ingest::router())
         .merge(crate::monitor::alarms::routes::router())
         .merge(crate::events::router())
+        .merge(crate::monitor::gateway::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -309,6 +310,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The monitoring service, for in-process producers of readings (the demo's simulator).
+    pub fn monitor(&self) -> Arc<crate::monitor::ingest::Monitor> {
+        self.monitor.clone()
+    }
+
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
     pub async fn run_until_stopped(
         self,
@@ -348,31 +354,42 @@ impl Application {
     }
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by the call, not at the
+/// first poll: call it before binding the listener, so that a signal sent as soon as the port
+/// answers stops the server gracefully instead of killing it with the default action.
+pub fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            async fn wait(s: std::io::Result<tokio::signal::unix::Signal>, name: &str) {
+                match s {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for {name}");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = wait(signals.0, "SIGINT") => {},
+                _ = wait(signals.1, "SIGTERM") => {},
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

@@ -13,6 +13,8 @@ use crate::app::Application;
 use crate::config::Settings;
 use crate::db::{Db, Sql};
 
+mod alarms;
+
 #[derive(Debug, Clone)]
 pub struct IngestBenchArgs {
     pub readings: u64,
@@ -22,6 +24,10 @@ pub struct IngestBenchArgs {
     /// Rows for the plain-table measurements (b) and (c).
     pub table_rows: u64,
     pub dir: Option<PathBuf>,
+    /// Seconds of (e), the alarm latency at a fixed 20,000 readings/s.
+    pub latency_seconds: u64,
+    /// Sensors for the memory figure (issue 3: measure with a million).
+    pub memory_sensors: u64,
 }
 
 impl IngestBenchArgs {
@@ -33,12 +39,15 @@ impl IngestBenchArgs {
             clients: 8,
             table_rows: 20_000_000,
             dir: None,
+            latency_seconds: 30,
+            memory_sensors: 1_000_000,
         }
     }
     pub fn quick() -> IngestBenchArgs {
         IngestBenchArgs {
             readings: 5_000_000,
             table_rows: 5_000_000,
+            latency_seconds: 10,
             ..IngestBenchArgs::full()
         }
     }
@@ -327,6 +336,21 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
     eprintln!("(f) {history_ms:.1} ms for 1,000 buckets over 30 days (259,200 points)");
     let rss_after = rss_bytes();
     db.close().await;
+    eprintln!(
+        "(e) alarm latency at 20,000 readings/s over {} s …",
+        args.latency_seconds
+    );
+    let latency = alarms::alarm_latency(&dir, args.sensors, 20_000, args.latency_seconds).await?;
+    eprintln!(
+        "(e) p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} alarms, at {:.0} readings/s",
+        latency.p50_ms, latency.p99_ms, latency.max_ms, latency.samples, latency.readings_per_s
+    );
+    eprintln!(
+        "memory: a monitoring service over {} sensors …",
+        args.memory_sensors
+    );
+    let per_sensor = alarms::rss_per_sensor(&dir, args.memory_sensors).await?;
+    eprintln!("memory: {per_sensor:.0} bytes per sensor beyond the reading store");
     eprintln!("(b) plain appends, no index …");
     let (d, rows, batch) = (dir.clone(), args.table_rows, args.batch);
     let (ceiling, ceiling_rows) = tokio::task::spawn_blocking(move || {
@@ -353,13 +377,13 @@ pub async fn ingest(args: IngestBenchArgs) -> anyhow::Result<()> {
         "ratio_vs_ceiling": (rate / ceiling * 1000.0).round() / 1000.0,
         "naive_indexed_rows_per_s": naive.round(),
         "naive_indexed_rows": naive_rows,
-        // Alarms on the ingest path, the SSE stream and PostgreSQL arrive with the rest of
-        // issue 3; until then these are not measured.
-        "alarm_latency_p50_ms": null,
-        "alarm_latency_p99_ms": null,
+        "alarm_latency_p50_ms": (latency.p50_ms * 10.0).round() / 10.0,
+        "alarm_latency_p99_ms": (latency.p99_ms * 10.0).round() / 10.0,
+        "alarm_latency_samples": latency.samples,
         "pg_readings_per_s": null,
         "history_30d_ms": (history_ms * 10.0).round() / 10.0,
-        "rss_bytes_per_sensor": null,
+        "rss_bytes_per_sensor": per_sensor.round(),
+        "rss_sensors": args.memory_sensors,
         "rss_growth_bytes": rss_before.zip(rss_after).map(|(b, a)| a.saturating_sub(b)),
     });
     println!("{result}");

@@ -80,7 +80,16 @@ pub enum Command {
         /// Password of every demo account.
         #[arg(long, default_value = DEFAULT_DEMO_PASSWORD)]
         password: String,
+        /// Do not feed the demo's sensors with simulated readings (same as demo.simulate = false).
+        #[arg(long)]
+        no_simulate: bool,
     },
+    /// A simulated gateway: posts readings of the sensors of each token's enterprise to a
+    /// Yingji server, as a real gateway would.
+    Simulate(SimulateCli),
+    /// Ingest tokens of enterprise gateways.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -113,6 +122,62 @@ pub enum Command {
     Bench(BenchCommand),
     /// Print a commented settings file with the defaults.
     PrintDefaultConfig,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateCli {
+    /// Base URL of the Yingji server.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    pub url: String,
+    /// Ingest token of an enterprise (`yjg_…`, from `yingji token create` or the API); repeat
+    /// it to simulate several enterprises.
+    #[arg(
+        long = "token",
+        required = true,
+        env = "YINGJI_INGEST_TOKEN",
+        value_delimiter = ','
+    )]
+    pub tokens: Vec<String>,
+    /// Seconds between two rounds of readings.
+    #[arg(long, default_value_t = 10.0)]
+    pub interval_s: f64,
+    /// Simulated seconds per second: 60 shows an hour of tank filling in a minute. Readings
+    /// keep the real time (the server refuses readings from the future).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    pub duration_s: Option<f64>,
+    /// Seed of the simulation; the demo's seed by default, so readings agree with the demo's own.
+    #[arg(long, default_value_t = crate::demo::DEMO_SEED)]
+    pub seed: u64,
+    /// Threshold excursions (H, sometimes HH) per hour, over all simulated sensors.
+    #[arg(long, default_value_t = 1.0)]
+    pub excursions_per_hour: f64,
+    /// Sensor faults (out-of-range values) per hour, over all simulated sensors.
+    #[arg(long, default_value_t = 0.2)]
+    pub faults_per_hour: f64,
+    /// Simulated outages (a few minutes without readings) per gateway and day.
+    #[arg(long, default_value_t = 0.5)]
+    pub outages_per_day: f64,
+    /// Print only the totals at the end, not a line per round.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue an ingest token for an enterprise's gateway and print it; it is shown only now.
+    Create {
+        /// Enterprise id or credit code.
+        #[arg(long)]
+        enterprise: String,
+        /// A label, e.g. the gateway's name.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        db: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,14 +337,41 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let settings = load(&cli, args.overrides())?;
             serve(settings).await
         }
-        Command::Demo { server, password } => {
+        Command::Demo {
+            server,
+            password,
+            no_simulate,
+        } => {
             let mut overrides = server.overrides();
             if overrides.db.is_none() && std::env::var("YINGJI_DB").is_err() && cli.config.is_none()
             {
                 overrides.db = Some(DEFAULT_DEMO_DB.into());
             }
-            let settings = load(&cli, overrides)?;
+            let mut settings = load(&cli, overrides)?;
+            if *no_simulate {
+                settings.demo.simulate = false;
+            }
             demo(settings, password).await
+        }
+        Command::Simulate(args) => {
+            let mut s = Settings::default();
+            s.log.level = cli.log_level.clone().unwrap_or_else(|| "warn".into());
+            init_logging(&s);
+            simulate(args).await
+        }
+        Command::Token(TokenCommand::Create {
+            enterprise,
+            name,
+            db,
+        }) => {
+            let settings = load(&cli, db_only(db))?;
+            let db = Db::connect(&settings.db).await?;
+            let result = create_token(&db, enterprise, name).await;
+            db.close().await;
+            let (token, enterprise_name) = result?;
+            eprintln!("Ingest token of {enterprise_name} (shown only now):");
+            println!("{token}");
+            Ok(())
         }
         Command::User(cmd) => user(&cli, cmd).await,
         Command::Bench(BenchCommand::Ingest {
@@ -437,9 +529,100 @@ async fn serve(settings: Settings) -> anyhow::Result<()> {
     std::fs::create_dir_all(&settings.data_dir)
         .with_context(|| format!("creating {}", settings.data_dir.display()))?;
     tracing::info!(db = %crate::config::redact_url(&settings.db), bind = %settings.bind, "starting");
+    // Before the port answers: see `shutdown_signal`.
+    let signal = shutdown_signal();
     let app = Application::build(settings).await?;
     tracing::info!("listening on http://{}", app.local_addr()?);
-    app.run_until_stopped(shutdown_signal()).await
+    app.run_until_stopped(signal).await
+}
+
+/// Issues an ingest token from the command line, audited like one issued over the API.
+async fn create_token(db: &Db, enterprise: &str, name: &str) -> anyhow::Result<(String, String)> {
+    let id = resolve_enterprise(db, enterprise).await?;
+    let e = crate::registry::store::get_enterprise(db, &id)
+        .await?
+        .with_context(|| format!("no enterprise {enterprise}"))?;
+    let mut tx = db.begin().await?;
+    let (token, hash) = crate::monitor::sensors::create_token(&mut tx, &id, name.trim()).await?;
+    crate::audit::record(
+        &mut tx,
+        &Actor::system("cli"),
+        "ingest_token",
+        &hash[..12],
+        "create",
+        None,
+        Some(&serde_json::json!({"enterprise_id": id, "name": name.trim()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((token, e.name))
+}
+
+async fn simulate(args: &SimulateCli) -> anyhow::Result<()> {
+    let positive = |v: f64, flag: &str| {
+        if v.is_finite() && v > 0.0 {
+            Ok(std::time::Duration::from_secs_f64(v))
+        } else {
+            Err(anyhow::anyhow!(
+                "{flag} must be a positive number of seconds"
+            ))
+        }
+    };
+    let run_args = crate::monitor::sim_gateway::SimulateArgs {
+        url: args.url.clone(),
+        tokens: args.tokens.clone(),
+        interval: positive(args.interval_s, "--interval-s")?,
+        speed: args.speed,
+        duration: args
+            .duration_s
+            .map(|d| positive(d, "--duration-s"))
+            .transpose()?,
+        sim: crate::monitor::simulate::SimConfig {
+            seed: args.seed,
+            excursions_per_hour: args.excursions_per_hour,
+            faults_per_hour: args.faults_per_hour,
+            outages_per_gateway_day: args.outages_per_day,
+            ..Default::default()
+        },
+    };
+    let quiet = args.quiet;
+    let report = crate::monitor::sim_gateway::run(run_args, shutdown_signal(), |round| {
+        if quiet {
+            return;
+        }
+        let sent: usize = round.gateways.iter().map(|g| g.sent).sum();
+        let accepted: usize = round.gateways.iter().map(|g| g.accepted).sum();
+        let rejected: usize = round.gateways.iter().map(|g| g.rejected).sum();
+        let out_of_range: usize = round.gateways.iter().map(|g| g.out_of_range).sum();
+        let mut line = format!(
+            "[{:>6.0} s] {} gateway(s): {sent} readings sent, {accepted} accepted, {rejected} rejected, {out_of_range} out of range",
+            round.elapsed.as_secs_f64(),
+            round.gateways.len()
+        );
+        for g in &round.gateways {
+            if g.offline {
+                line.push_str(&format!("; {} offline (simulated outage)", g.enterprise_name));
+            }
+            if let Some(e) = &g.failed {
+                line.push_str(&format!("; {} not delivered, kept for the next round: {e}", g.enterprise_name));
+            }
+            if let Some(r) = &g.first_rejection {
+                line.push_str(&format!("; {} rejected items, e.g. {r}", g.enterprise_name));
+            }
+        }
+        println!("{line}");
+    })
+    .await?;
+    println!(
+        "{} rounds: {} readings sent, {} accepted, {} rejected, {} out of range, {} failed posts",
+        report.rounds,
+        report.sent,
+        report.accepted,
+        report.rejected,
+        report.out_of_range,
+        report.failed_posts
+    );
+    Ok(())
 }
 
 async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
@@ -451,16 +634,33 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
     let report = crate::demo::seed_if_empty(&db).await?;
     if report.seeded {
         println!(
-            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities, {} hazard-source units.",
-            report.units, report.enterprises, report.facilities, report.hazard_units
+            "Seeded the demo district: {} administrative units, {} enterprises, {} facilities, {} hazard-source units, {} sensors.",
+            report.units,
+            report.enterprises,
+            report.facilities,
+            report.hazard_units,
+            report.sensors
         );
     } else {
         println!(
             "Reusing the existing database {}.",
             crate::config::redact_url(&settings.db)
         );
+        if report.sensors > 0 {
+            println!("Added {} demo sensors to it.", report.sensors);
+        }
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
+    let gateway = crate::demo::demo_gateway_token(&db).await?;
+    let demo_settings = settings.demo.clone();
+    let demo_store = crate::demo::is_demo_store(&db).await?;
+    let live = if demo_settings.simulate && demo_store {
+        Some(crate::demo::live::LiveDemo::load(&db, crate::demo::DEMO_SEED).await?)
+    } else {
+        None
+    };
+    // Before the port answers: see `shutdown_signal`.
+    let signal = shutdown_signal();
     let app = Application::build_with_db(settings, db).await?;
     let addr = app.local_addr()?;
     println!();
@@ -480,8 +680,45 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
             note
         );
     }
+    match &live {
+        Some(live) => println!(
+            "Live: simulated readings of {} sensors of {} enterprises every {} s; the last {} h of history \
+             (a reading every {} s) are filled in the background. --no-simulate turns this off.",
+            live.sensor_count(),
+            live.sim.gateways().len(),
+            demo_settings.interval_s,
+            demo_settings.history_hours,
+            demo_settings.history_step_s
+        ),
+        None if !demo_store => println!(
+            "No simulated readings: this database was not seeded by the demo, and its sensors may be real."
+        ),
+        None => println!("No simulated readings (demo.simulate = false or --no-simulate)."),
+    }
+    if let Some((name, token)) = gateway {
+        println!("A gateway of your own: the ingest token of {name}, new at each start:");
+        println!("  yingji simulate --url http://{addr} --token {token}");
+    }
     println!("Press Ctrl-C to stop.");
-    app.run_until_stopped(shutdown_signal()).await
+    let handle = live.map(|live| {
+        crate::demo::live::spawn(
+            app.monitor(),
+            live,
+            crate::demo::live::LiveSettings {
+                interval: std::time::Duration::from_secs(demo_settings.interval_s),
+                history: std::time::Duration::from_secs(demo_settings.history_hours * 3600),
+                history_step: std::time::Duration::from_secs(demo_settings.history_step_s),
+            },
+        )
+    });
+    // The simulator stops before the server does, so no reading is stored into a closing store.
+    let shutdown = async move {
+        signal.await;
+        if let Some(h) = handle {
+            h.stop().await;
+        }
+    };
+    app.run_until_stopped(shutdown).await
 }
 
 async fn user(cli: &Cli, cmd: &UserCommand) -> anyhow::Result<()> {

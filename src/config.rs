@@ -9,8 +9,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys of [`Settings`], for picking our variables out of the environment.
-const SECTIONS: [&str; 8] = [
-    "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor",
+const SECTIONS: [&str; 9] = [
+    "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor", "demo",
 ];
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -27,6 +27,36 @@ pub struct Settings {
     pub map: MapSettings,
     pub import: ImportSettings,
     pub monitor: MonitorSettings,
+    pub demo: DemoSettings,
+}
+
+/// `yingji demo` only: the simulated readings that keep the demo district alive.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DemoSettings {
+    /// Feed every monitored enterprise's sensors with simulated readings while the demo runs.
+    pub simulate: bool,
+    /// Seconds between two simulated readings of a sensor.
+    pub interval_s: u64,
+    /// Hours of history simulated at start, so trend charts have data; a reused demo store
+    /// only gets the gap since its last reading.
+    pub history_hours: u64,
+    /// Seconds between two readings of the simulated history.
+    pub history_step_s: u64,
+}
+
+impl Default for DemoSettings {
+    fn default() -> Self {
+        // 24 h at 5 minutes: about 5,000 sensors × 288 = 1.4 M readings, written in a few
+        // seconds and a whole daily cycle on the charts. 1-minute steps would be 7 M readings:
+        // several times longer and more than the default memtable holds.
+        DemoSettings {
+            simulate: true,
+            interval_s: 10,
+            history_hours: 24,
+            history_step_s: 300,
+        }
+    }
 }
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -180,6 +210,7 @@ impl Default for Settings {
             map: MapSettings::default(),
             import: ImportSettings::default(),
             monitor: MonitorSettings::default(),
+            demo: DemoSettings::default(),
         }
     }
 }
@@ -236,6 +267,7 @@ impl fmt::Debug for Settings {
             .field("map", &self.map)
             .field("import", &self.import)
             .field("monitor", &self.monitor)
+            .field("demo", &self.demo)
             .finish()
     }
 }
@@ -337,6 +369,11 @@ impl Settings {
                 "monitor.mqtt_group must be a non-empty name without /, + or #".into(),
             ));
         }
+        if self.demo.interval_s == 0 || self.demo.history_step_s == 0 {
+            return Err(ConfigError::Invalid(
+                "demo.interval_s and demo.history_step_s must be at least 1".into(),
+            ));
+        }
         if self.monitor.mqtt_client_id.as_deref() == Some("") {
             return Err(ConfigError::Invalid(
                 "monitor.mqtt_client_id must not be empty (leave it out for the default)".into(),
@@ -412,6 +449,16 @@ escalate_to_district_min = {to_district}
 enterprise_offline_timeout_s = {ent_offline}
 # How often offline and escalation deadlines are checked, milliseconds.
 tick_ms = {tick_ms}
+
+[demo]
+# `yingji demo` only. Feed the demo's sensors with simulated readings (also --no-simulate).
+simulate = true
+# Seconds between two simulated readings of each sensor.
+interval_s = {demo_interval_s}
+# Hours of history simulated at start (a reused demo database only gets the gap) ...
+history_hours = {demo_history_hours}
+# ... at this many seconds between readings.
+history_step_s = {demo_history_step_s}
 "#,
         db = d.db,
         bind = d.bind,
@@ -430,6 +477,9 @@ tick_ms = {tick_ms}
         to_district = d.monitor.escalate_to_district_min,
         ent_offline = d.monitor.enterprise_offline_timeout_s,
         tick_ms = d.monitor.tick_ms,
+        demo_interval_s = d.demo.interval_s,
+        demo_history_hours = d.demo.history_hours,
+        demo_history_step_s = d.demo.history_step_s,
     )
 }
 

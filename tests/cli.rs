@@ -248,3 +248,76 @@ fn rules_gb18218_reads_standard_input_and_prints_the_grade() {
         .expect("runs");
     assert!(!out.status.success());
 }
+
+#[test]
+fn token_create_prints_a_working_ingest_token() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (store, enterprise_id, credit_code) = rt.block_on(async {
+        let store = yingji::db::Db::connect(&db).await.expect("connect");
+        let units = yingji::demo::generator::demo_admin_units().expect("units");
+        let mut tx = store.begin().await.expect("begin");
+        for u in &units {
+            yingji::registry::store::upsert_unit(&mut tx, u, None)
+                .await
+                .expect("unit");
+        }
+        let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(1);
+        let credit_code = yingji::registry::credit_code::generate(&mut rng, "120114")
+            .as_str()
+            .to_string();
+        let e: yingji::registry::model::EnterpriseInput =
+            serde_json::from_value(serde_json::json!({
+                "credit_code": credit_code, "name": "甲化工有限公司", "town_code": "120114001",
+                "industry_section": "C", "industry_division": "26", "scale": "above",
+                "flags": ["hazchem_storage"]
+            }))
+            .expect("enterprise");
+        let id = yingji::db::new_id();
+        yingji::registry::store::insert_enterprise(&mut tx, &id, &e)
+            .await
+            .expect("enterprise");
+        tx.commit().await.expect("commit");
+        (store, id, credit_code)
+    });
+    let out = yingji()
+        .args([
+            "token",
+            "create",
+            "--enterprise",
+            &credit_code,
+            "--name",
+            "东门网关",
+        ])
+        .args(["--db", &db])
+        .output()
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout)
+        .expect("utf8")
+        .trim()
+        .to_string();
+    assert!(
+        token.starts_with("yjg_"),
+        "only the token on stdout: {token}"
+    );
+    rt.block_on(async {
+        let of = yingji::monitor::sensors::enterprise_of_token(&store, &token)
+            .await
+            .expect("db");
+        assert_eq!(of, Some(enterprise_id));
+        store.close().await;
+    });
+    let out = yingji()
+        .args(["token", "create", "--enterprise", "nobody"])
+        .args(["--db", &db])
+        .output()
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nobody"));
+}

@@ -322,8 +322,10 @@ async fn the_audit_log_filters_by_entity_user_action_and_time() {
 #[tokio::test]
 async fn the_demo_seed_fills_an_empty_store_once() {
     each_backend!(|t| {
+        assert!(!yingji::demo::is_demo_store(&t.db).await.expect("db"));
         let r = yingji::demo::seed_if_empty(&t.db).await.expect("seed");
         assert!(r.seeded);
+        assert!(yingji::demo::is_demo_store(&t.db).await.expect("db"));
         assert_eq!(r.enterprises, 1528);
         assert_eq!(store::count_enterprises(&t.db).await.expect("count"), 1528);
         let hazchem = store::list_enterprises(
@@ -338,8 +340,53 @@ async fn the_demo_seed_fills_an_empty_store_once() {
         .await
         .expect("list");
         assert_eq!(hazchem.total, 145);
+        // Every hazardous-chemical enterprise is monitored, with 20–60 sensors.
+        let per_enterprise: Vec<(String, i64)> =
+            t.db.fetch_all(&Sql::new(
+                "SELECT enterprise_id, COUNT(*) FROM sensors GROUP BY enterprise_id",
+            ))
+            .await
+            .expect("count");
+        assert_eq!(per_enterprise.len(), 145);
+        assert!(per_enterprise.iter().all(|(_, n)| (20..=60).contains(n)));
+        let sensors: i64 = per_enterprise.iter().map(|(_, n)| n).sum();
+        assert_eq!(r.sensors as i64, sensors);
         let again = yingji::demo::seed_if_empty(&t.db).await.expect("seed");
         assert!(!again.seeded);
+        assert_eq!(again.sensors, 0, "sensors are seeded once");
+        // A demo store seeded before the demo had sensors gets them at its next start.
+        t.db.execute(&Sql::new("DELETE FROM sensors"))
+            .await
+            .expect("delete");
+        let again = yingji::demo::seed_if_empty(&t.db).await.expect("seed");
+        assert_eq!((again.seeded, again.sensors), (false, r.sensors));
+        // The printed gateway token works, and only the latest one.
+        let (_, first) = yingji::demo::demo_gateway_token(&t.db)
+            .await
+            .expect("token")
+            .expect("a demo enterprise");
+        let (_, second) = yingji::demo::demo_gateway_token(&t.db)
+            .await
+            .expect("token")
+            .expect("a demo enterprise");
+        let of = |token: String| {
+            let db = t.db.clone();
+            async move {
+                yingji::monitor::sensors::enterprise_of_token(&db, &token)
+                    .await
+                    .expect("db")
+            }
+        };
+        let (demo_enterprise, _) = yingji::demo::demo_enterprise(&t.db)
+            .await
+            .expect("db")
+            .expect("a demo enterprise");
+        assert_eq!(of(second).await, Some(demo_enterprise));
+        assert_eq!(
+            of(first).await,
+            None,
+            "the previous start's token is revoked"
+        );
         let accounts = yingji::demo::ensure_demo_accounts(&t.db, "demo-password")
             .await
             .expect("accounts");
@@ -355,5 +402,31 @@ async fn the_demo_seed_fills_an_empty_store_once() {
             yingji::auth::password::verify("other-password", &row.password_hash),
             "the printed password always works"
         );
+    });
+}
+
+#[tokio::test]
+async fn the_demo_adds_no_sensors_to_a_store_it_did_not_seed() {
+    each_backend!(|t| {
+        let f = common::seed_fixture(&t.db).await;
+        let unit: yingji::hazard::model::HazardUnitInput = serde_json::from_value(serde_json::json!({
+            "enterprise_id": f.a1, "name": "1号罐区", "kind": "storage", "exposed_population": 10,
+            "substances": [{"name": "甲醇", "quantity_t": 100}],
+            "equipment": [{"name": "101#储罐", "kind": "tank", "capacity": "500 m³"}]
+        }))
+        .expect("unit");
+        let (unit, grading) = yingji::hazard::validate_and_grade(&unit).expect("grades");
+        let mut tx = t.db.begin().await.expect("begin");
+        yingji::hazard::store::save(&mut tx, &yingji::db::new_id(), &unit, &grading, false)
+            .await
+            .expect("save");
+        tx.commit().await.expect("commit");
+        let r = yingji::demo::seed_if_empty(&t.db).await.expect("seed");
+        assert_eq!(
+            (r.seeded, r.sensors),
+            (false, 0),
+            "a real store stays as it is"
+        );
+        assert!(!yingji::demo::is_demo_store(&t.db).await.expect("db"));
     });
 }

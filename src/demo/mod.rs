@@ -2,11 +2,16 @@
 
 pub mod generator;
 pub mod hazard;
+pub mod live;
+pub mod sensors;
 
 use crate::audit::{self, Actor};
 use crate::auth::Role;
 use crate::auth::routes::{CreateUser, PatchUser};
-use crate::db::{Db, Sql};
+use std::collections::HashMap;
+
+use crate::db::{Db, Sql, Tx};
+use crate::hazard::model::{EquipmentKind, HazardUnitKind};
 use crate::registry::store;
 
 /// Seed of the demo generator: the same district every time.
@@ -21,13 +26,39 @@ pub struct SeedReport {
     pub enterprises: usize,
     pub facilities: usize,
     pub hazard_units: usize,
+    /// Demo sensors added: at seeding, or to an older demo store that had none.
+    pub sensors: usize,
 }
 
 /// Fills an empty store with the demo district (units, enterprises, facilities) in one
 /// transaction; a store that already has administrative units is left as it is.
+///
+/// A demo store seeded before the demo had sensors gets them now, in a transaction of its
+/// own, so that an existing demo database comes alive too.
 pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
     if store::count_units(db).await? > 0 {
-        return Ok(SeedReport::default());
+        let existing: i64 = db
+            .fetch_scalar(&Sql::new("SELECT COUNT(*) FROM sensors"))
+            .await?;
+        let mut report = SeedReport::default();
+        if existing == 0 && is_demo_store(db).await? {
+            let mut tx = db.begin().await?;
+            report.sensors = insert_demo_sensors(&mut tx).await?;
+            if report.sensors > 0 {
+                audit::record(
+                    &mut tx,
+                    &Actor::system("demo"),
+                    "registry",
+                    crate::DISTRICT_CODE,
+                    "seed",
+                    None,
+                    Some(&serde_json::json!({"sensors": report.sensors, "seed": DEMO_SEED})),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+        }
+        return Ok(report);
     }
     let units = generator::demo_admin_units()?;
     let registry = generator::demo_registry(DEMO_SEED, &units);
@@ -55,6 +86,7 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
             .map_err(|e| anyhow::anyhow!("demo hazard unit: {e}"))?;
         crate::hazard::store::save(&mut tx, &crate::db::new_id(), &unit, &grading, false).await?;
     }
+    let sensors = insert_demo_sensors(&mut tx).await?;
     for f in &registry.facilities {
         store::insert_facility(&mut tx, &crate::db::new_id(), f).await?;
     }
@@ -65,7 +97,7 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
         crate::DISTRICT_CODE,
         "seed",
         None,
-        Some(&serde_json::json!({"units": units.len(), "enterprises": registry.enterprises.len(), "facilities": registry.facilities.len(), "hazard_units": hazard_units.len(), "seed": DEMO_SEED})),
+        Some(&serde_json::json!({"units": units.len(), "enterprises": registry.enterprises.len(), "facilities": registry.facilities.len(), "hazard_units": hazard_units.len(), "sensors": sensors, "seed": DEMO_SEED})),
     )
     .await?;
     tx.commit().await?;
@@ -75,7 +107,98 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
         enterprises: registry.enterprises.len(),
         facilities: registry.facilities.len(),
         hazard_units: hazard_units.len(),
+        sensors,
     })
+}
+
+/// Whether the store was seeded by the demo (its seed left an audit entry by the system
+/// actor `demo`). Demo sensors and simulated readings go only into such a store: `yingji demo`
+/// pointed at a real database by mistake must not add fake sensors to real enterprises or
+/// feed fake readings to real ones.
+pub async fn is_demo_store(db: &Db) -> anyhow::Result<bool> {
+    let n: i64 = db
+        .fetch_scalar(
+            &Sql::new(
+                "SELECT COUNT(*) FROM audit_log WHERE entity = $1 AND action = $2 AND username = $3 AND user_id IS NULL",
+            )
+            .bind("registry")
+            .bind("seed")
+            .bind("demo"),
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// Gives every enterprise with hazard-source units (in the demo: the 145 hazardous-chemical
+/// enterprises, the ones the district monitors) its sensors, derived from the units as
+/// stored: the equipment ids exist only once the units are saved. Returns how many.
+async fn insert_demo_sensors(tx: &mut Tx) -> anyhow::Result<usize> {
+    let units: Vec<(String, String, String, String, String)> = tx
+        .fetch_all(&Sql::new(
+            "SELECT h.id, h.enterprise_id, e.credit_code, h.name, h.kind FROM hazard_units h \
+             JOIN enterprises e ON e.id = h.enterprise_id ORDER BY e.credit_code, h.name, h.id",
+        ))
+        .await?;
+    let equipment: Vec<(String, String, String, String, String)> = tx
+        .fetch_all(&Sql::new(
+            "SELECT unit_id, id, name, kind, capacity FROM hazard_equipment ORDER BY unit_id, created_at, name",
+        ))
+        .await?;
+    let substances: Vec<(String, String)> = tx
+        .fetch_all(&Sql::new(
+            "SELECT unit_id, name FROM hazard_substances ORDER BY unit_id, position",
+        ))
+        .await?;
+    let mut by_unit: HashMap<&str, sensors::DemoUnit> = HashMap::new();
+    for (id, _, _, name, kind) in &units {
+        let Some(kind) = HazardUnitKind::parse(kind) else {
+            continue;
+        };
+        by_unit.insert(
+            id,
+            sensors::DemoUnit {
+                id: id.clone(),
+                name: name.clone(),
+                kind,
+                substances: Vec::new(),
+                equipment: Vec::new(),
+            },
+        );
+    }
+    for (unit_id, id, name, kind, capacity) in equipment {
+        if let (Some(u), Some(kind)) = (
+            by_unit.get_mut(unit_id.as_str()),
+            EquipmentKind::parse(&kind),
+        ) {
+            u.equipment.push(sensors::DemoEquipment {
+                id,
+                name,
+                kind,
+                capacity,
+            });
+        }
+    }
+    for (unit_id, name) in substances {
+        if let Some(u) = by_unit.get_mut(unit_id.as_str()) {
+            u.substances.push(name);
+        }
+    }
+    // Units arrive ordered by enterprise: one run of them per enterprise.
+    let mut count = 0;
+    for run in units.chunk_by(|a, b| a.1 == b.1) {
+        let (enterprise_id, credit_code) = (&run[0].1, &run[0].2);
+        let demo_units: Vec<sensors::DemoUnit> = run
+            .iter()
+            .filter_map(|u| by_unit.remove(u.0.as_str()))
+            .collect();
+        for s in sensors::demo_sensors(DEMO_SEED, enterprise_id, credit_code, &demo_units) {
+            s.alarm_config()
+                .map_err(|e| anyhow::anyhow!("demo sensor {} of {credit_code}: {e}", s.code))?;
+            crate::monitor::sensors::insert(tx, &crate::db::new_id(), &s).await?;
+            count += 1;
+        }
+    }
+    Ok(count)
 }
 
 /// The enterprise the demo `enterprise` account belongs to: the first hazardous-chemical
@@ -89,6 +212,44 @@ pub async fn demo_enterprise(db: &Db) -> anyhow::Result<Option<(String, String)>
             .bind(DEMO_TOWN),
         )
         .await?)
+}
+
+/// Name of the ingest token `yingji demo` issues at each start.
+pub const DEMO_GATEWAY_TOKEN_NAME: &str = "演示网关 (yingji demo)";
+
+/// A new ingest token for the demo enterprise's gateway, printed at start so that
+/// `yingji simulate` can be tried at once. Tokens are stored hashed and cannot be shown again,
+/// so each start issues one and revokes the previous start's.
+pub async fn demo_gateway_token(db: &Db) -> anyhow::Result<Option<(String, String)>> {
+    let Some((enterprise_id, name)) = demo_enterprise(db).await? else {
+        return Ok(None);
+    };
+    let mut tx = db.begin().await?;
+    tx.execute(
+        &Sql::new(
+            "UPDATE ingest_tokens SET revoked = $1 WHERE enterprise_id = $2 AND name = $3 AND revoked = $4",
+        )
+        .bind(true)
+        .bind(enterprise_id.as_str())
+        .bind(DEMO_GATEWAY_TOKEN_NAME)
+        .bind(false),
+    )
+    .await?;
+    let (token, hash) =
+        crate::monitor::sensors::create_token(&mut tx, &enterprise_id, DEMO_GATEWAY_TOKEN_NAME)
+            .await?;
+    audit::record(
+        &mut tx,
+        &Actor::system("demo"),
+        "ingest_token",
+        &hash[..12],
+        "create",
+        None,
+        Some(&serde_json::json!({"enterprise_id": enterprise_id, "name": DEMO_GATEWAY_TOKEN_NAME})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some((name, token)))
 }
 
 /// A demo account as printed at start.

@@ -408,7 +408,7 @@ impl SensorState {
             let bit = 1u8 << slot;
             let is_active = active & bit != 0;
             let flipping = if is_active {
-                x < cfg.clear[slot]
+                x < cfg.clear(slot)
             } else {
                 x >= cfg.raise[slot]
             };

@@ -5,8 +5,7 @@
 //! durably in the reading store, and only then is the answer sent: an acknowledged reading
 //! survives a killed process.
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,15 +17,15 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use std::time::Duration;
 
-use super::alarm::Quality;
-use super::alarms::engine::{AlarmEngine, SensorSpec};
+use super::alarm::{AlarmConfig, AlarmSettings, Quality};
+use super::alarms::engine::{AlarmEngine, Lookup, SensorSpec, Table, TableBuilder};
 use super::alarms::rules::EscalationPolicy;
 use super::alarms::store as alarm_store;
 use super::readings::{Reading, ReadingStore, ReadingsError, StoreConfig};
 use super::sensors;
 use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission};
-use crate::db::{Db, DbError};
+use crate::db::{Db, DbError, Sql};
 use crate::error::{ApiError, ErrorBody};
 use crate::events::EventBus;
 
@@ -47,19 +46,58 @@ impl Default for IngestLimits {
     }
 }
 
-/// Where a sensor code of an enterprise points.
-#[derive(Debug, Clone)]
-struct IndexEntry {
-    num: u32,
-    range: (f64, f64),
+/// Sensors read per query when the sensor table is rebuilt.
+const RELOAD_PAGE: i64 = 50_000;
+
+/// The columns of a sensor the ingest path and the alarm engine need.
+#[derive(Debug, sqlx::FromRow)]
+struct SpecRow {
+    id: String,
+    num: i64,
+    enterprise_id: String,
+    code: String,
+    range_min: f64,
+    range_max: f64,
+    ll: Option<f64>,
+    l: Option<f64>,
+    h: Option<f64>,
+    hh: Option<f64>,
+    deadband: f64,
+    on_delay_s: f64,
+    off_delay_s: f64,
+    offline_timeout_s: f64,
 }
 
-/// Sensor codes by enterprise, rebuilt whenever sensors change.
-#[derive(Debug, Default)]
-struct SensorIndex {
-    by_enterprise: HashMap<String, HashMap<String, IndexEntry>>,
-    /// Sensor ids (as gateways may also send) → (enterprise, code).
-    by_id: HashMap<String, (String, String)>,
+impl SpecRow {
+    fn into_spec(self) -> Option<SensorSpec> {
+        let num = u32::try_from(self.num).ok()?;
+        let settings = AlarmSettings {
+            ll: self.ll,
+            l: self.l,
+            h: self.h,
+            hh: self.hh,
+            deadband: self.deadband,
+            on_delay_s: self.on_delay_s,
+            off_delay_s: self.off_delay_s,
+            offline_timeout_s: self.offline_timeout_s,
+            ..AlarmSettings::new(self.range_min, self.range_max)
+        };
+        match AlarmConfig::new(&settings) {
+            Ok(config) => Some(SensorSpec {
+                num,
+                id: self.id,
+                enterprise_id: self.enterprise_id,
+                code: self.code,
+                config,
+            }),
+            // Settings are validated on the way in; a row that fails now was written by hand.
+            // It cannot be watched, and its readings are refused as from an unknown sensor.
+            Err(e) => {
+                tracing::warn!(sensor = %self.id, error = %e, "sensor has invalid alarm settings; not watched");
+                None
+            }
+        }
+    }
 }
 
 /// Alarm settings of the monitoring service.
@@ -84,7 +122,6 @@ impl Default for AlarmOptions {
 pub struct Monitor {
     db: Db,
     pub store: ReadingStore,
-    index: RwLock<Arc<SensorIndex>>,
     pub limits: IngestLimits,
     pub alarms: AlarmEngine,
     pub events: Arc<EventBus>,
@@ -116,7 +153,6 @@ impl Monitor {
         let m = Monitor {
             db,
             store,
-            index: RwLock::new(Arc::new(SensorIndex::default())),
             limits,
             alarms: engine,
             events,
@@ -131,56 +167,39 @@ impl Monitor {
     pub async fn reload_sensors(&self) -> Result<(), DbError> {
         let now = crate::db::now_ms();
         alarm_store::clear_orphans(&self.db, now).await?;
-        let all = sensors::all(&self.db).await?;
         let active = alarm_store::active(&self.db).await?;
-        let mut index = SensorIndex::default();
-        let mut specs = Vec::with_capacity(all.len());
-        for s in all {
-            let Ok(num) = u32::try_from(s.num) else {
-                continue;
+        let count: i64 = self
+            .db
+            .fetch_scalar(&Sql::new("SELECT CAST(COUNT(*) AS BIGINT) FROM sensors"))
+            .await?;
+        let mut builder =
+            TableBuilder::new(&active, now, usize::try_from(count).unwrap_or_default());
+        // A page at a time, in number order: a million sensors never sit in memory as rows.
+        let mut after = -1_i64;
+        loop {
+            let page: Vec<SpecRow> = self
+                .db
+                .fetch_all(
+                    &Sql::new(
+                        "SELECT id, num, enterprise_id, code, range_min, range_max, ll, l, h, hh, deadband, \
+                         on_delay_s, off_delay_s, offline_timeout_s FROM sensors WHERE num > $1 ORDER BY num LIMIT $2",
+                    )
+                    .bind(after)
+                    .bind(RELOAD_PAGE),
+                )
+                .await?;
+            let Some(last) = page.last().map(|r| r.num) else {
+                break;
             };
-            match s.input.alarm_config() {
-                Ok(config) => specs.push(SensorSpec {
-                    num,
-                    enterprise_id: s.input.enterprise_id.clone(),
-                    config,
-                }),
-                // Settings are validated on the way in; a row that fails now was written by
-                // hand and must not stop the others from being watched.
-                Err(e) => {
-                    tracing::warn!(sensor = %s.id, error = %e, "sensor has invalid alarm settings; not watched")
+            after = last;
+            for row in page {
+                if let Some(spec) = row.into_spec() {
+                    builder.push(&spec);
                 }
             }
-            index.by_id.insert(
-                s.id.clone(),
-                (s.input.enterprise_id.clone(), s.input.code.clone()),
-            );
-            index
-                .by_enterprise
-                .entry(s.input.enterprise_id.clone())
-                .or_default()
-                .insert(
-                    s.input.code.clone(),
-                    IndexEntry {
-                        num,
-                        range: (s.input.range_min, s.input.range_max),
-                    },
-                );
         }
-        self.alarms.rebuild(&specs, &active, now);
-        let index = Arc::new(index);
-        match self.index.write() {
-            Ok(mut guard) => *guard = index,
-            Err(poisoned) => *poisoned.into_inner() = index,
-        }
+        self.alarms.install(builder.finish());
         Ok(())
-    }
-
-    fn index(&self) -> Arc<SensorIndex> {
-        match self.index.read() {
-            Ok(guard) => guard.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
     }
 
     /// The periodic work of the alarm side at `now_ms`: offline alarms due and escalations due.
@@ -263,7 +282,9 @@ impl Monitor {
             });
         }
         let now = crate::db::now_ms();
-        let checked = check_batch(&self.index(), enterprise_id, batch, now, &self.limits);
+        let checked = self
+            .alarms
+            .with_table(|table| check_batch(table, enterprise_id, batch, now, &self.limits));
         self.store.append(&checked.readings).await?;
         metrics::counter!("yingji_readings_ingested_total")
             .increment(checked.readings.len() as u64);
@@ -378,48 +399,37 @@ fn quality_of(v: &Option<serde_json::Value>) -> Quality {
 /// Checks every item of a batch for one enterprise; returns the readings to store and the
 /// rejected items. Pure apart from the index it is given.
 fn check_batch(
-    index: &SensorIndex,
+    table: &Table,
     enterprise_id: &str,
     batch: &IngestBatch,
     now_ms: i64,
     limits: &IngestLimits,
 ) -> CheckedBatch {
-    let empty = HashMap::new();
-    let own = index.by_enterprise.get(enterprise_id).unwrap_or(&empty);
     let mut readings = Vec::with_capacity(batch.readings.len());
     let mut qualities = Vec::with_capacity(batch.readings.len());
     let mut rejected = Vec::new();
     let mut out_of_range = 0;
     for (i, item) in batch.readings.iter().enumerate() {
-        let entry = match own.get(item.sensor.as_str()) {
-            Some(e) => e,
-            None => match index.by_id.get(item.sensor.as_str()) {
-                Some((ent, code)) if ent == enterprise_id => match own.get(code.as_str()) {
-                    Some(e) => e,
-                    None => {
-                        rejected.push(reject(i, &item.sensor, "unknown_sensor", "no such sensor"));
-                        continue;
-                    }
-                },
-                Some(_) => {
-                    rejected.push(reject(
-                        i,
-                        &item.sensor,
-                        "other_enterprise",
-                        "the sensor belongs to another enterprise",
-                    ));
-                    continue;
-                }
-                None => {
-                    rejected.push(reject(
-                        i,
-                        &item.sensor,
-                        "unknown_sensor",
-                        "the enterprise has no sensor with this code",
-                    ));
-                    continue;
-                }
-            },
+        let (num, range) = match table.lookup(enterprise_id, &item.sensor) {
+            Lookup::Found { num, range } => (num, range),
+            Lookup::OtherEnterprise => {
+                rejected.push(reject(
+                    i,
+                    &item.sensor,
+                    "other_enterprise",
+                    "the sensor belongs to another enterprise",
+                ));
+                continue;
+            }
+            Lookup::Unknown => {
+                rejected.push(reject(
+                    i,
+                    &item.sensor,
+                    "unknown_sensor",
+                    "the enterprise has no sensor with this code",
+                ));
+                continue;
+            }
         };
         let ts_ms = match &item.ts {
             Timestamp::EpochMs(ms) => Some(*ms),
@@ -455,11 +465,11 @@ fn check_batch(
             ));
             continue;
         };
-        if value < entry.range.0 || value > entry.range.1 {
+        if value < range.0 || value > range.1 {
             out_of_range += 1;
         }
         readings.push(Reading {
-            sensor: entry.num,
+            sensor: num,
             ts_ms,
             value,
         });
@@ -663,25 +673,22 @@ pub fn router() -> OpenApiRouter<AppState> {
 mod tests {
     use super::*;
 
-    fn index() -> SensorIndex {
-        let mut idx = SensorIndex::default();
-        idx.by_enterprise.entry("e1".into()).or_default().insert(
-            "LT-1".into(),
-            IndexEntry {
-                num: 1,
-                range: (0.0, 20.0),
-            },
-        );
-        idx.by_enterprise.entry("e2".into()).or_default().insert(
-            "LT-9".into(),
-            IndexEntry {
-                num: 9,
-                range: (0.0, 20.0),
-            },
-        );
-        idx.by_id.insert("s1".into(), ("e1".into(), "LT-1".into()));
-        idx.by_id.insert("s9".into(), ("e2".into(), "LT-9".into()));
-        idx
+    const S1: &str = "01kb0000000000000000000001";
+    const S9: &str = "01kb0000000000000000000009";
+
+    fn table() -> Table {
+        let config = crate::monitor::alarm::AlarmConfig::new(
+            &crate::monitor::alarm::AlarmSettings::new(0.0, 20.0),
+        )
+        .expect("config");
+        let spec = |num, id: &str, ent: &str, code: &str| SensorSpec {
+            num,
+            id: id.into(),
+            enterprise_id: ent.into(),
+            code: code.into(),
+            config,
+        };
+        Table::new(&[spec(1, S1, "e1", "LT-1"), spec(9, S9, "e2", "LT-9")], 0)
     }
 
     fn item(sensor: &str, ts: Timestamp, value: serde_json::Value) -> IngestItem {
@@ -704,7 +711,7 @@ mod tests {
                     serde_json::json!(5.5),
                 ),
                 item("NOPE", Timestamp::EpochMs(now), serde_json::json!(1)),
-                item("s9", Timestamp::EpochMs(now), serde_json::json!(1)),
+                item(S9, Timestamp::EpochMs(now), serde_json::json!(1)),
                 item("LT-1", Timestamp::EpochMs(now), serde_json::json!("NaN")),
                 item(
                     "LT-1",
@@ -717,7 +724,7 @@ mod tests {
                     serde_json::json!(1),
                 ),
                 item(
-                    "s1",
+                    S1,
                     Timestamp::Text("2027-01-15T08:00:00+08:00".into()),
                     serde_json::json!(25.0),
                 ),
@@ -728,7 +735,7 @@ mod tests {
             rejected,
             out_of_range,
             ..
-        } = check_batch(&index(), "e1", &batch, now, &IngestLimits::default());
+        } = check_batch(&table(), "e1", &batch, now, &IngestLimits::default());
         let reasons: Vec<(usize, &str)> = rejected
             .iter()
             .map(|r| (r.index, r.reason.as_str()))

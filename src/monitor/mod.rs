@@ -2,7 +2,10 @@
 
 pub mod alarm;
 pub mod alarms;
+pub mod gateway;
 pub mod ingest;
 pub mod mqtt;
 pub mod readings;
 pub mod sensors;
+pub mod sim_gateway;
+pub mod simulate;

@@ -157,11 +157,14 @@ impl ConfigError {
 /// negation is exact in IEEE 754, so the boundaries are exactly those entered. An absent
 /// threshold raises at +∞, which no trusted (finite) value reaches.
 ///
-/// 96 bytes; the settings as entered are the store's business, not this struct's.
+/// The clear limit of a slot is `raise − deadband` for all four (for a low slot that is
+/// `−t − d = −(t + d)`, exact because IEEE rounding is symmetric under negation), so it is
+/// computed rather than stored: 72 bytes, which matters with a million sensors in memory. The
+/// settings as entered are the store's business, not this struct's.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AlarmConfig {
     pub(super) raise: [f64; 4],
-    pub(super) clear: [f64; 4],
+    pub(super) deadband: f64,
     pub(super) range_min: f64,
     pub(super) range_max: f64,
     pub(super) on_delay_ms: u32,
@@ -233,19 +236,12 @@ impl AlarmConfig {
             });
         }
 
-        let high = |t: Option<f64>| match t {
-            Some(t) => (t, t - deadband),
-            None => (f64::INFINITY, f64::INFINITY),
-        };
-        let low = |t: Option<f64>| match t {
-            Some(t) => (-t, -(t + deadband)),
-            None => (f64::INFINITY, f64::INFINITY),
-        };
-        let slots = [high(s.hh), high(s.h), low(s.l), low(s.ll)];
+        let high = |t: Option<f64>| t.unwrap_or(f64::INFINITY);
+        let low = |t: Option<f64>| t.map_or(f64::INFINITY, |t| -t);
 
         Ok(AlarmConfig {
-            raise: slots.map(|(raise, _)| raise),
-            clear: slots.map(|(_, clear)| clear),
+            raise: [high(s.hh), high(s.h), low(s.l), low(s.ll)],
+            deadband,
             range_min: min,
             range_max: max,
             on_delay_ms: millis("on_delay_s", s.on_delay_s, MAX_DELAY_S, false)?,
@@ -263,6 +259,18 @@ impl AlarmConfig {
                 false,
             )?,
         })
+    }
+
+    /// The clear limit of a level slot (HH, H, L, LL order; low slots negated): an active
+    /// slot clears when `±value < clear`. An absent threshold gives +∞.
+    #[inline]
+    pub(super) fn clear(&self, slot: usize) -> f64 {
+        self.raise[slot] - self.deadband
+    }
+
+    /// The measuring range, inclusive.
+    pub fn range(&self) -> (f64, f64) {
+        (self.range_min, self.range_max)
     }
 
     /// Silence after which the sensor is offline, in milliseconds.
@@ -341,7 +349,10 @@ mod tests {
     fn a_full_set_of_rising_thresholds_is_accepted() {
         let cfg = AlarmConfig::new(&base()).expect("valid settings");
         assert_eq!(cfg.raise, [90.0, 80.0, -10.0, -5.0]);
-        assert_eq!(cfg.clear, [88.0, 78.0, -12.0, -7.0]);
+        assert_eq!(
+            [0, 1, 2, 3].map(|i| cfg.clear(i)),
+            [88.0, 78.0, -12.0, -7.0]
+        );
         assert_eq!(cfg.offline_timeout_ms(), 300_000);
     }
 

@@ -533,7 +533,7 @@ fn kinds_map_to_colours_and_severities_as_documented() {
 fn the_per_sensor_state_fits_the_memory_budget() {
     // Budget: 200 bytes per sensor for everything beyond the store; state plus its own config.
     assert_eq!(std::mem::size_of::<SensorState>(), 64);
-    assert_eq!(std::mem::size_of::<AlarmConfig>(), 96);
+    assert_eq!(std::mem::size_of::<AlarmConfig>(), 72);
 }
 
 /// Counts allocations made by the current thread only, so tests running in parallel on other

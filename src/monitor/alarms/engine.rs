@@ -8,7 +8,8 @@
 //! event bus, so the live stream sees the alarm as soon as it is stored.
 //!
 //! Memory is flat: sensors live in a vector indexed by their compact number (`sensors.num`),
-//! about 180 bytes each, and nothing per reading.
+//! 160 bytes each plus about 20 for their code and the two lookup tables, and nothing per
+//! reading. The same table resolves the sensors a gateway names, so there is one index.
 //!
 //! After a restart the states resume from the alarms active in the store. A crash between a
 //! batch's commit and its alarms' commit loses those decisions; the next reading that still
@@ -16,8 +17,11 @@
 //! alarm whose condition ended clears at the next normal reading.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -34,15 +38,23 @@ use crate::monitor::readings::Reading;
 #[derive(Debug, Clone)]
 pub struct SensorSpec {
     pub num: u32,
+    pub id: String,
     pub enterprise_id: String,
+    pub code: String,
     pub config: AlarmConfig,
 }
+
+/// Marks a vacant slot (a number no sensor has).
+const VACANT: u32 = u32::MAX;
 
 #[derive(Debug, Clone)]
 struct Slot {
     state: SensorState,
     cfg: AlarmConfig,
+    /// Index into `Table::enterprises`, or `VACANT`.
     enterprise: u32,
+    /// Start of the code in `Table::codes`; it ends where the next slot's starts.
+    code_start: u32,
 }
 
 #[derive(Debug)]
@@ -51,11 +63,228 @@ struct EnterpriseSlot {
     watch: EnterpriseWatch,
 }
 
-#[derive(Debug, Default)]
-struct Inner {
-    slots: Vec<Option<Slot>>,
+/// Every watched sensor, by compact number, with the lookups ingest needs: by (enterprise,
+/// code) and by id. Written by hand on `hashbrown::HashTable` because the keys are not stored
+/// as separate strings: codes live in one arena and ids as 128-bit ULIDs, and the tables hold
+/// only sensor numbers (4 bytes each). With `HashMap<String, …>` keys the index alone would
+/// cost more than the 200 bytes per sensor the whole engine is allowed.
+#[derive(Default)]
+pub struct Table {
+    slots: Vec<Slot>,
+    /// ULID of each slot's sensor as a number, 0 when vacant or not a ULID.
+    ids: Vec<u128>,
+    codes: String,
+    by_code: HashTable<u32>,
+    by_id: HashTable<u32>,
     enterprises: Vec<EnterpriseSlot>,
+    enterprise_ix: HashMap<String, u32>,
+    hasher: DefaultHashBuilder,
     scratch: Vec<AlarmEvent>,
+}
+
+impl std::fmt::Debug for Table {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Table")
+            .field("sensors", &self.by_code.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// How a sensor named in a batch resolves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Lookup {
+    /// The sensor's number and measuring range.
+    Found {
+        num: u32,
+        range: (f64, f64),
+    },
+    OtherEnterprise,
+    Unknown,
+}
+
+fn ulid_number(id: &str) -> u128 {
+    ulid::Ulid::from_string(id).map_or(0, |u| u.0)
+}
+
+/// Builds a [`Table`] from sensors given in increasing number order, a page at a time, so a
+/// million sensors never sit in memory as full records.
+pub struct TableBuilder {
+    t: Table,
+    active: HashMap<u32, Vec<AlarmKind>>,
+    offline: std::collections::HashSet<String>,
+    now_ms: i64,
+}
+
+impl TableBuilder {
+    /// `capacity`: how many sensors will come, to size the tables once.
+    pub fn new(active: &ActiveAlarms, now_ms: i64, capacity: usize) -> TableBuilder {
+        let mut by_num: HashMap<u32, Vec<AlarmKind>> = HashMap::new();
+        for (num, kind) in &active.sensors {
+            by_num.entry(*num).or_default().push(*kind);
+        }
+        TableBuilder {
+            t: Table {
+                slots: Vec::with_capacity(capacity),
+                ids: Vec::with_capacity(capacity),
+                by_code: HashTable::with_capacity(capacity),
+                by_id: HashTable::with_capacity(capacity),
+                ..Table::default()
+            },
+            active: by_num,
+            offline: active.offline_enterprises.iter().cloned().collect(),
+            now_ms,
+        }
+    }
+
+    /// Adds a sensor; numbers must increase (a repeated or smaller number is ignored).
+    pub fn push(&mut self, s: &SensorSpec) {
+        let t = &mut self.t;
+        if t.slots.len() > s.num as usize {
+            return;
+        }
+        while t.slots.len() < s.num as usize {
+            t.slots.push(Slot {
+                state: SensorState::new(self.now_ms),
+                cfg: s.config,
+                enterprise: VACANT,
+                code_start: t.codes.len() as u32,
+            });
+            t.ids.push(0);
+        }
+        let ix = match t.enterprise_ix.get(&s.enterprise_id) {
+            Some(ix) => *ix,
+            None => {
+                let ix = t.enterprises.len() as u32;
+                t.enterprises.push(EnterpriseSlot {
+                    id: s.enterprise_id.clone(),
+                    watch: EnterpriseWatch::new(self.offline.contains(&s.enterprise_id)),
+                });
+                t.enterprise_ix.insert(s.enterprise_id.clone(), ix);
+                ix
+            }
+        };
+        let state = SensorState::resume(
+            self.now_ms,
+            None,
+            self.active.get(&s.num).map(Vec::as_slice).unwrap_or(&[]),
+        );
+        t.slots.push(Slot {
+            state,
+            cfg: s.config,
+            enterprise: ix,
+            code_start: t.codes.len() as u32,
+        });
+        t.codes.push_str(&s.code);
+        let id = ulid_number(&s.id);
+        t.ids.push(id);
+        let Table {
+            slots,
+            codes,
+            by_code,
+            by_id,
+            ids,
+            hasher,
+            ..
+        } = t;
+        let code_hash = hasher.hash_one((ix, s.code.as_str()));
+        by_code.insert_unique(code_hash, s.num, |&n| {
+            hasher.hash_one((slots[n as usize].enterprise, code_of(slots, codes, n)))
+        });
+        if id != 0 {
+            by_id.insert_unique(hasher.hash_one(id), s.num, |&n| {
+                hasher.hash_one(ids[n as usize])
+            });
+        }
+    }
+
+    pub fn finish(mut self) -> Table {
+        self.t.codes.shrink_to_fit();
+        self.t
+    }
+}
+
+impl Table {
+    /// A table of new sensors with no alarm active.
+    pub fn new(specs: &[SensorSpec], now_ms: i64) -> Table {
+        let mut sorted: Vec<&SensorSpec> = specs.iter().collect();
+        sorted.sort_by_key(|s| s.num);
+        let mut b = TableBuilder::new(&ActiveAlarms::default(), now_ms, specs.len());
+        for s in sorted {
+            b.push(s);
+        }
+        b.finish()
+    }
+
+    /// Carries the live state of every sensor and enterprise still present over from the
+    /// table being replaced (new ones keep the state they were built with).
+    fn carry_over(&mut self, old: &Table) {
+        for (new, old) in self.slots.iter_mut().zip(&old.slots) {
+            if new.enterprise != VACANT && old.enterprise != VACANT {
+                new.state = old.state.clone();
+            }
+        }
+        for e in &mut self.enterprises {
+            if let Some(&ix) = old.enterprise_ix.get(&e.id)
+                && let Some(o) = old.enterprises.get(ix as usize)
+            {
+                e.watch = o.watch;
+            }
+        }
+    }
+
+    /// Watched sensors.
+    pub fn len(&self) -> usize {
+        self.by_code.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_code.is_empty()
+    }
+
+    fn code(&self, num: u32) -> &str {
+        code_of(&self.slots, &self.codes, num)
+    }
+
+    fn found(&self, num: u32) -> Lookup {
+        let cfg = &self.slots[num as usize].cfg;
+        Lookup::Found {
+            num,
+            range: cfg.range(),
+        }
+    }
+
+    /// Resolves a sensor as a gateway names it: its code within the enterprise, or its id.
+    pub fn lookup(&self, enterprise_id: &str, sensor: &str) -> Lookup {
+        let own = self.enterprise_ix.get(enterprise_id).copied();
+        if let Some(ix) = own {
+            let hash = self.hasher.hash_one((ix, sensor));
+            if let Some(&num) = self.by_code.find(hash, |&n| {
+                self.slots[n as usize].enterprise == ix && self.code(n) == sensor
+            }) {
+                return self.found(num);
+            }
+        }
+        let id = ulid_number(sensor);
+        if id == 0 {
+            return Lookup::Unknown;
+        }
+        match self
+            .by_id
+            .find(self.hasher.hash_one(id), |&n| self.ids[n as usize] == id)
+        {
+            Some(&num) if Some(self.slots[num as usize].enterprise) == own => self.found(num),
+            Some(_) => Lookup::OtherEnterprise,
+            None => Lookup::Unknown,
+        }
+    }
+}
+
+fn code_of<'a>(slots: &[Slot], codes: &'a str, num: u32) -> &'a str {
+    let start = slots.get(num as usize).map_or(0, |s| s.code_start as usize);
+    let end = slots
+        .get(num as usize + 1)
+        .map_or(codes.len(), |s| s.code_start as usize);
+    codes.get(start..end).unwrap_or("")
 }
 
 /// Decisions to store, and who waits for them.
@@ -68,7 +297,7 @@ struct Job {
 pub type Stored = oneshot::Receiver<bool>;
 
 pub struct AlarmEngine {
-    inner: Mutex<Inner>,
+    inner: Mutex<Table>,
     writer: mpsc::UnboundedSender<Job>,
     enterprise_timeout: Duration,
 }
@@ -85,68 +314,27 @@ impl AlarmEngine {
         let (writer, rx) = mpsc::unbounded_channel();
         tokio::spawn(run_writer(db, bus, rx));
         AlarmEngine {
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Table::default()),
             writer,
             enterprise_timeout,
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Replaces the sensor set. Sensors already watched keep their state (with the new
-    /// settings); new ones resume from `active` and are watched from `now_ms`.
-    pub fn rebuild(&self, sensors: &[SensorSpec], active: &ActiveAlarms, now_ms: i64) {
-        let mut by_num: HashMap<u32, Vec<AlarmKind>> = HashMap::new();
-        for (num, kind) in &active.sensors {
-            by_num.entry(*num).or_default().push(*kind);
-        }
+    /// Replaces the sensor set with `table`. Sensors already watched keep their state (with
+    /// the new settings); new ones keep what they were built with.
+    pub fn install(&self, mut table: Table) {
         let mut inner = self.lock();
-        let mut old_enterprises: HashMap<String, EnterpriseWatch> = inner
-            .enterprises
-            .drain(..)
-            .map(|e| (e.id, e.watch))
-            .collect();
-        let old_slots = std::mem::take(&mut inner.slots);
-        let mut enterprise_ix: HashMap<&str, u32> = HashMap::new();
-        let max = sensors
-            .iter()
-            .map(|s| s.num as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut slots: Vec<Option<Slot>> = vec![None; max];
-        for s in sensors {
-            let ix = match enterprise_ix.get(s.enterprise_id.as_str()) {
-                Some(ix) => *ix,
-                None => {
-                    let ix = inner.enterprises.len() as u32;
-                    let watch = old_enterprises.remove(&s.enterprise_id).unwrap_or_else(|| {
-                        EnterpriseWatch::new(active.offline_enterprises.contains(&s.enterprise_id))
-                    });
-                    inner.enterprises.push(EnterpriseSlot {
-                        id: s.enterprise_id.clone(),
-                        watch,
-                    });
-                    enterprise_ix.insert(&s.enterprise_id, ix);
-                    ix
-                }
-            };
-            let state = match old_slots.get(s.num as usize) {
-                Some(Some(old)) => old.state.clone(),
-                _ => SensorState::resume(
-                    now_ms,
-                    None,
-                    by_num.get(&s.num).map(Vec::as_slice).unwrap_or(&[]),
-                ),
-            };
-            slots[s.num as usize] = Some(Slot {
-                state,
-                cfg: s.config,
-                enterprise: ix,
-            });
-        }
-        inner.slots = slots;
+        table.carry_over(&inner);
+        *inner = table;
+    }
+
+    /// Runs `f` over the sensor table (for checking a batch against it).
+    pub fn with_table<R>(&self, f: impl FnOnce(&Table) -> R) -> R {
+        f(&self.lock())
     }
 
     /// Runs a stored batch through the state machines. Readings are taken in time order
@@ -165,7 +353,11 @@ impl AlarmEngine {
         let mut decided: Vec<(Subject, AlarmEvent)> = Vec::new();
         for i in order {
             let r = readings[i as usize];
-            let Some(Some(slot)) = inner.slots.get_mut(r.sensor as usize) else {
+            let Some(slot) = inner
+                .slots
+                .get_mut(r.sensor as usize)
+                .filter(|s| s.enterprise != VACANT)
+            else {
                 continue;
             };
             let reading = AlarmReading {
@@ -216,7 +408,9 @@ impl AlarmEngine {
         let mut latest: Vec<Option<i64>> = vec![None; inner.enterprises.len()];
         let mut decided = Vec::new();
         for (num, slot) in inner.slots.iter_mut().enumerate() {
-            let Some(slot) = slot else { continue };
+            if slot.enterprise == VACANT {
+                continue;
+            }
             if now_ms >= slot.state.offline_deadline_ms(&slot.cfg) {
                 inner.scratch.clear();
                 slot.state
@@ -267,7 +461,7 @@ impl AlarmEngine {
     pub fn active_kinds(&self, num: u32) -> Vec<AlarmKind> {
         let inner = self.lock();
         match inner.slots.get(num as usize) {
-            Some(Some(slot)) => slot.state.active().collect(),
+            Some(slot) if slot.enterprise != VACANT => slot.state.active().collect(),
             _ => Vec::new(),
         }
     }
@@ -280,7 +474,7 @@ impl AlarmEngine {
             .iter()
             .map(|e| (e.id.clone(), (None, e.watch.is_offline())))
             .collect();
-        for slot in inner.slots.iter().flatten() {
+        for slot in inner.slots.iter().filter(|s| s.enterprise != VACANT) {
             if let Some(ent) = inner.enterprises.get(slot.enterprise as usize)
                 && slot.state.last_reading_ms().is_some()
                 && let Some(entry) = out.get_mut(&ent.id)
@@ -292,9 +486,9 @@ impl AlarmEngine {
         out
     }
 
-    /// Bytes held per watched sensor slot (for the memory benchmark).
+    /// Bytes held per sensor slot, before the lookup tables and codes.
     pub fn slot_bytes() -> usize {
-        std::mem::size_of::<Option<Slot>>()
+        std::mem::size_of::<Slot>() + std::mem::size_of::<u128>()
     }
 }
 
