@@ -394,6 +394,7 @@ const en: typeof zh = {
     notMonitored: 'This enterprise has no monitoring sensors',
     openAlarms: 'Open alarms',
     enterpriseDetail: 'Enterprise',
+    showOnMap: 'On the map',
     openMonitoring: 'Live monitoring',
     popupAlarms: 'Active alarms',
     popupNoAlarms: 'No alarms',

@@ -393,6 +393,7 @@ export default {
     notMonitored: '该企业暂无监测传感器',
     openAlarms: '未闭环报警',
     enterpriseDetail: '企业详情',
+    showOnMap: '一张图定位',
     openMonitoring: '实时监测',
     popupAlarms: '当前报警',
     popupNoAlarms: '无报警',
