@@ -301,18 +301,14 @@ impl Application {
         })
     }
 
-    /// The monitoring service, for callers that drive its clock ([`Monitor::tick`](crate::monitor::ingest::Monitor::tick)).
+    /// The monitoring service: for in-process producers of readings (the demo's simulator) and
+    /// for callers that drive its clock ([`Monitor::tick`](crate::monitor::ingest::Monitor::tick)).
     pub fn monitor(&self) -> Arc<crate::monitor::ingest::Monitor> {
         self.monitor.clone()
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
-    }
-
-    /// The monitoring service, for in-process producers of readings (the demo's simulator).
-    pub fn monitor(&self) -> Arc<crate::monitor::ingest::Monitor> {
-        self.monitor.clone()
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
