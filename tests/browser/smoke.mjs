@@ -49,7 +49,8 @@ function assert(cond, msg) {
   if (!cond) throw new Error(msg)
 }
 
-// ---- API set-up: the demo has no sensors, so the smoke test makes two and feeds them ----
+// ---- API set-up: two sensors of our own on an enterprise the demo does not monitor, fed by
+// the test itself, so that what the UI must show does not depend on the demo's simulator ----
 
 let apiToken = ''
 async function apiCall(method, p, body, token = apiToken) {
