@@ -373,7 +373,7 @@ async fn stream(
         let rows = events_after(&state.db, oldest_kept, MAX_REPLAY).await?;
         st.backlog.extend(rows.into_iter().map(Arc::new));
     }
-    let stream = futures::stream::unfold(st, |mut st| async move {
+    let live = futures::stream::unfold(st, |mut st| async move {
         let e = st.next_event().await?;
         let sse = SseEvent::default()
             .id(e.id.to_string())
@@ -381,6 +381,10 @@ async fn stream(
             .data(e.payload.clone());
         Some((Ok(sse), st))
     });
+    // A first comment at once, so clients and proxies see the stream open without waiting
+    // for the first event or keep-alive.
+    let opened = futures::stream::once(async { Ok(SseEvent::default().comment("connected")) });
+    let stream = futures::StreamExt::chain(opened, live);
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 

@@ -428,6 +428,35 @@ async fn people_acknowledge_dispose_and_assign_alarms_within_their_scope() {
         );
         assert_eq!(steps[0].1, None, "the system raised it");
         assert!(steps[1].1.is_some());
+        // People's actions are in the audit log too.
+        let admin = app.login("admin").await;
+        let (s, audit) = app
+            .get_json(
+                &admin,
+                &format!("/api/v1/audit?entity=alarm&entity_id={a_id}"),
+            )
+            .await;
+        assert_eq!(s, 200);
+        let mut actions: Vec<(&str, &str)> = audit["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|e| {
+                (
+                    e["action"].as_str().expect("action"),
+                    e["username"].as_str().expect("user"),
+                )
+            })
+            .collect();
+        actions.sort();
+        assert_eq!(
+            actions,
+            vec![
+                ("acknowledged", "enterprise"),
+                ("assigned", "duty"),
+                ("disposed", "enterprise")
+            ]
+        );
         app.stop().await;
     });
 }
@@ -755,6 +784,40 @@ async fn the_live_stream_carries_only_the_users_scope_and_resumes_after_last_eve
         drop(town_stream);
         drop(ent_stream);
         drop(resumed);
+        app.stop().await;
+    });
+}
+
+#[tokio::test]
+async fn a_gateway_may_name_a_sensor_by_id_but_not_another_enterprises() {
+    each_backend!(|t| {
+        let f = common::seed_fixture(&t.db).await;
+        let (own_id, _) = common::seed_sensor(&t.db, &f.a1, "LT-101").await;
+        let (other_id, _) = common::seed_sensor(&t.db, &f.b1, "LT-201").await;
+        let gateway = common::ingest_token(&t.db, &f.a1).await;
+        let app =
+            common::TestApp::spawn_with(&t.db, common::TestApp::manual_clock_settings()).await;
+        let now = yingji::db::now_ms();
+        let report = post_readings(
+            &app,
+            &gateway,
+            json!([
+                {"sensor": own_id, "ts": now, "value": 19.0},
+                {"sensor": other_id, "ts": now, "value": 1.0},
+                {"sensor": "01kb0000000000000000000000", "ts": now, "value": 1.0},
+            ]),
+        )
+        .await;
+        assert_eq!(report["accepted"], 1, "{report}");
+        let reasons: Vec<&str> = report["rejected"]
+            .as_array()
+            .expect("rejected")
+            .iter()
+            .map(|r| r["reason"].as_str().expect("reason"))
+            .collect();
+        assert_eq!(reasons, vec!["other_enterprise", "unknown_sensor"]);
+        let duty = app.login("duty").await;
+        assert_eq!(kinds(&alarms(&app, &duty, "").await), vec!["H", "HH"]);
         app.stop().await;
     });
 }

@@ -5,6 +5,7 @@
 //! durably in the reading store, and only then is the answer sent: an acknowledged reading
 //! survives a killed process.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -18,7 +19,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use std::time::Duration;
 
 use super::alarm::{AlarmConfig, AlarmSettings, Quality};
-use super::alarms::engine::{AlarmEngine, Lookup, SensorSpec, Table, TableBuilder};
+use super::alarms::engine::{AlarmEngine, SensorSpec, Table, TableBuilder};
 use super::alarms::rules::EscalationPolicy;
 use super::alarms::store as alarm_store;
 use super::readings::{Reading, ReadingStore, ReadingsError, StoreConfig};
@@ -85,7 +86,6 @@ impl SpecRow {
         match AlarmConfig::new(&settings) {
             Ok(config) => Some(SensorSpec {
                 num,
-                id: self.id,
                 enterprise_id: self.enterprise_id,
                 code: self.code,
                 config,
@@ -266,6 +266,12 @@ pub enum IngestError {
     Store(#[from] ReadingsError),
 }
 
+impl From<DbError> for IngestError {
+    fn from(e: DbError) -> Self {
+        IngestError::Store(ReadingsError::from(e))
+    }
+}
+
 impl Monitor {
     /// Checks and stores one batch of an enterprise's gateway, then runs it through the alarm
     /// state machines; returns once the accepted readings are durable and the alarms they
@@ -282,9 +288,10 @@ impl Monitor {
             });
         }
         let now = crate::db::now_ms();
-        let checked = self
-            .alarms
-            .with_table(|table| check_batch(table, enterprise_id, batch, now, &self.limits));
+        let aliases = self.resolve_ids(enterprise_id, batch).await?;
+        let checked = self.alarms.with_table(|table| {
+            check_batch(table, enterprise_id, batch, &aliases, now, &self.limits)
+        });
         self.store.append(&checked.readings).await?;
         metrics::counter!("yingji_readings_ingested_total")
             .increment(checked.readings.len() as u64);
@@ -301,6 +308,43 @@ impl Monitor {
             rejected: checked.rejected,
             out_of_range: checked.out_of_range,
         })
+    }
+
+    /// Sensors a batch names by id instead of code, looked up in the database: gateways
+    /// rarely do it, so the in-memory table holds only codes. Names that are codes cost
+    /// nothing here.
+    async fn resolve_ids(
+        &self,
+        enterprise_id: &str,
+        batch: &IngestBatch,
+    ) -> Result<HashMap<String, IdAlias>, DbError> {
+        let unknown: std::collections::BTreeSet<&str> = self.alarms.with_table(|table| {
+            batch
+                .readings
+                .iter()
+                .map(|r| r.sensor.as_str())
+                .filter(|name| table.lookup(enterprise_id, name).is_none())
+                .filter(|name| ulid::Ulid::from_string(name).is_ok())
+                .collect()
+        });
+        let mut aliases = HashMap::new();
+        if unknown.is_empty() {
+            return Ok(aliases);
+        }
+        let mut sql = Sql::new("SELECT id, enterprise_id, code FROM sensors WHERE id IN (");
+        let params: Vec<String> = unknown.iter().map(|id| sql.arg(*id)).collect();
+        sql.push(&params.join(", "));
+        sql.push(")");
+        let rows: Vec<(String, String, String)> = self.db.fetch_all(&sql).await?;
+        for (id, owner, code) in rows {
+            let alias = if owner == enterprise_id {
+                IdAlias::Code(code)
+            } else {
+                IdAlias::OtherEnterprise
+            };
+            aliases.insert(id, alias);
+        }
+        Ok(aliases)
     }
 
     /// The enterprise whose unified social credit code is `code` (MQTT topics name it).
@@ -373,6 +417,15 @@ fn reject(index: usize, sensor: &str, reason: &str, message: impl Into<String>) 
     }
 }
 
+/// What a sensor id named in a batch stands for.
+#[derive(Debug, Clone, PartialEq)]
+enum IdAlias {
+    /// A sensor of the batch's enterprise, with this code.
+    Code(String),
+    /// A sensor of another enterprise.
+    OtherEnterprise,
+}
+
 /// A batch after checking.
 #[derive(Debug, Default)]
 struct CheckedBatch {
@@ -402,6 +455,7 @@ fn check_batch(
     table: &Table,
     enterprise_id: &str,
     batch: &IngestBatch,
+    aliases: &HashMap<String, IdAlias>,
     now_ms: i64,
     limits: &IngestLimits,
 ) -> CheckedBatch {
@@ -410,9 +464,9 @@ fn check_batch(
     let mut rejected = Vec::new();
     let mut out_of_range = 0;
     for (i, item) in batch.readings.iter().enumerate() {
-        let (num, range) = match table.lookup(enterprise_id, &item.sensor) {
-            Lookup::Found { num, range } => (num, range),
-            Lookup::OtherEnterprise => {
+        let code = match aliases.get(&item.sensor) {
+            Some(IdAlias::Code(code)) => code.as_str(),
+            Some(IdAlias::OtherEnterprise) => {
                 rejected.push(reject(
                     i,
                     &item.sensor,
@@ -421,15 +475,16 @@ fn check_batch(
                 ));
                 continue;
             }
-            Lookup::Unknown => {
-                rejected.push(reject(
-                    i,
-                    &item.sensor,
-                    "unknown_sensor",
-                    "the enterprise has no sensor with this code",
-                ));
-                continue;
-            }
+            None => item.sensor.as_str(),
+        };
+        let Some((num, range)) = table.lookup(enterprise_id, code) else {
+            rejected.push(reject(
+                i,
+                &item.sensor,
+                "unknown_sensor",
+                "the enterprise has no sensor with this code",
+            ));
+            continue;
         };
         let ts_ms = match &item.ts {
             Timestamp::EpochMs(ms) => Some(*ms),
@@ -681,14 +736,13 @@ mod tests {
             &crate::monitor::alarm::AlarmSettings::new(0.0, 20.0),
         )
         .expect("config");
-        let spec = |num, id: &str, ent: &str, code: &str| SensorSpec {
+        let spec = |num, ent: &str, code: &str| SensorSpec {
             num,
-            id: id.into(),
             enterprise_id: ent.into(),
             code: code.into(),
             config,
         };
-        Table::new(&[spec(1, S1, "e1", "LT-1"), spec(9, S9, "e2", "LT-9")], 0)
+        Table::new(&[spec(1, "e1", "LT-1"), spec(9, "e2", "LT-9")], 0)
     }
 
     fn item(sensor: &str, ts: Timestamp, value: serde_json::Value) -> IngestItem {
@@ -735,7 +789,17 @@ mod tests {
             rejected,
             out_of_range,
             ..
-        } = check_batch(&table(), "e1", &batch, now, &IngestLimits::default());
+        } = check_batch(
+            &table(),
+            "e1",
+            &batch,
+            &HashMap::from([
+                (S1.to_string(), IdAlias::Code("LT-1".into())),
+                (S9.to_string(), IdAlias::OtherEnterprise),
+            ]),
+            now,
+            &IngestLimits::default(),
+        );
         let reasons: Vec<(usize, &str)> = rejected
             .iter()
             .map(|r| (r.index, r.reason.as_str()))

@@ -38,7 +38,6 @@ use crate::monitor::readings::Reading;
 #[derive(Debug, Clone)]
 pub struct SensorSpec {
     pub num: u32,
-    pub id: String,
     pub enterprise_id: String,
     pub code: String,
     pub config: AlarmConfig,
@@ -63,19 +62,17 @@ struct EnterpriseSlot {
     watch: EnterpriseWatch,
 }
 
-/// Every watched sensor, by compact number, with the lookups ingest needs: by (enterprise,
-/// code) and by id. Written by hand on `hashbrown::HashTable` because the keys are not stored
-/// as separate strings: codes live in one arena and ids as 128-bit ULIDs, and the tables hold
-/// only sensor numbers (4 bytes each). With `HashMap<String, …>` keys the index alone would
-/// cost more than the 200 bytes per sensor the whole engine is allowed.
+/// Every watched sensor, by compact number, with the lookup ingest needs: by (enterprise,
+/// code). Written by hand on `hashbrown::HashTable` because the keys are not stored as
+/// separate strings: codes live in one arena and the table holds only sensor numbers (4 bytes
+/// each). With `HashMap<String, …>` keys the index alone would cost more than the 200 bytes
+/// per sensor the whole engine is allowed. Sensors named by id, rare, are resolved by
+/// the database before a batch is checked.
 #[derive(Default)]
 pub struct Table {
     slots: Vec<Slot>,
-    /// ULID of each slot's sensor as a number, 0 when vacant or not a ULID.
-    ids: Vec<u128>,
     codes: String,
     by_code: HashTable<u32>,
-    by_id: HashTable<u32>,
     enterprises: Vec<EnterpriseSlot>,
     enterprise_ix: HashMap<String, u32>,
     hasher: DefaultHashBuilder,
@@ -88,22 +85,6 @@ impl std::fmt::Debug for Table {
             .field("sensors", &self.by_code.len())
             .finish_non_exhaustive()
     }
-}
-
-/// How a sensor named in a batch resolves.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Lookup {
-    /// The sensor's number and measuring range.
-    Found {
-        num: u32,
-        range: (f64, f64),
-    },
-    OtherEnterprise,
-    Unknown,
-}
-
-fn ulid_number(id: &str) -> u128 {
-    ulid::Ulid::from_string(id).map_or(0, |u| u.0)
 }
 
 /// Builds a [`Table`] from sensors given in increasing number order, a page at a time, so a
@@ -125,9 +106,7 @@ impl TableBuilder {
         TableBuilder {
             t: Table {
                 slots: Vec::with_capacity(capacity),
-                ids: Vec::with_capacity(capacity),
                 by_code: HashTable::with_capacity(capacity),
-                by_id: HashTable::with_capacity(capacity),
                 ..Table::default()
             },
             active: by_num,
@@ -149,7 +128,6 @@ impl TableBuilder {
                 enterprise: VACANT,
                 code_start: t.codes.len() as u32,
             });
-            t.ids.push(0);
         }
         let ix = match t.enterprise_ix.get(&s.enterprise_id) {
             Some(ix) => *ix,
@@ -175,14 +153,10 @@ impl TableBuilder {
             code_start: t.codes.len() as u32,
         });
         t.codes.push_str(&s.code);
-        let id = ulid_number(&s.id);
-        t.ids.push(id);
         let Table {
             slots,
             codes,
             by_code,
-            by_id,
-            ids,
             hasher,
             ..
         } = t;
@@ -190,11 +164,6 @@ impl TableBuilder {
         by_code.insert_unique(code_hash, s.num, |&n| {
             hasher.hash_one((slots[n as usize].enterprise, code_of(slots, codes, n)))
         });
-        if id != 0 {
-            by_id.insert_unique(hasher.hash_one(id), s.num, |&n| {
-                hasher.hash_one(ids[n as usize])
-            });
-        }
     }
 
     pub fn finish(mut self) -> Table {
@@ -245,37 +214,14 @@ impl Table {
         code_of(&self.slots, &self.codes, num)
     }
 
-    fn found(&self, num: u32) -> Lookup {
-        let cfg = &self.slots[num as usize].cfg;
-        Lookup::Found {
-            num,
-            range: cfg.range(),
-        }
-    }
-
-    /// Resolves a sensor as a gateway names it: its code within the enterprise, or its id.
-    pub fn lookup(&self, enterprise_id: &str, sensor: &str) -> Lookup {
-        let own = self.enterprise_ix.get(enterprise_id).copied();
-        if let Some(ix) = own {
-            let hash = self.hasher.hash_one((ix, sensor));
-            if let Some(&num) = self.by_code.find(hash, |&n| {
-                self.slots[n as usize].enterprise == ix && self.code(n) == sensor
-            }) {
-                return self.found(num);
-            }
-        }
-        let id = ulid_number(sensor);
-        if id == 0 {
-            return Lookup::Unknown;
-        }
-        match self
-            .by_id
-            .find(self.hasher.hash_one(id), |&n| self.ids[n as usize] == id)
-        {
-            Some(&num) if Some(self.slots[num as usize].enterprise) == own => self.found(num),
-            Some(_) => Lookup::OtherEnterprise,
-            None => Lookup::Unknown,
-        }
+    /// The number and measuring range of the enterprise's sensor with this code.
+    pub fn lookup(&self, enterprise_id: &str, code: &str) -> Option<(u32, (f64, f64))> {
+        let ix = *self.enterprise_ix.get(enterprise_id)?;
+        let hash = self.hasher.hash_one((ix, code));
+        let num = *self.by_code.find(hash, |&n| {
+            self.slots[n as usize].enterprise == ix && self.code(n) == code
+        })?;
+        Some((num, self.slots[num as usize].cfg.range()))
     }
 }
 
@@ -488,7 +434,7 @@ impl AlarmEngine {
 
     /// Bytes held per sensor slot, before the lookup tables and codes.
     pub fn slot_bytes() -> usize {
-        std::mem::size_of::<Slot>() + std::mem::size_of::<u128>()
+        std::mem::size_of::<Slot>()
     }
 }
 

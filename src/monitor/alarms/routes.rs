@@ -203,6 +203,7 @@ fn actor(user: &CurrentUser) -> Actor {
         } else {
             user.display_name.clone()
         }),
+        username: user.username.clone(),
     }
 }
 

@@ -132,7 +132,10 @@ async fn get_tx(tx: &mut Tx, id: &str) -> Result<Option<Alarm>, DbError> {
 #[derive(Debug, Clone, Default)]
 pub struct Actor {
     pub id: Option<String>,
+    /// Display name, shown in the timeline.
     pub name: Option<String>,
+    /// Login name, for the audit log.
+    pub username: String,
 }
 
 /// Writes the timeline entry and the live event of one change, and returns the change.
@@ -445,10 +448,27 @@ pub async fn act(
             )
         }
     };
+    let before = get_tx(&mut tx, id).await?;
     tx.execute(&sql).await?;
     let change = record(&mut tx, id, now_ms, action, actor, detail)
         .await?
         .ok_or(ActError::NotFound)?;
+    let audit_actor = crate::audit::Actor {
+        user_id: actor.id.clone(),
+        username: actor.username.clone(),
+    };
+    let before = before.and_then(|b| serde_json::to_value(b).ok());
+    let after = serde_json::to_value(&change.alarm).ok();
+    crate::audit::record(
+        &mut tx,
+        &audit_actor,
+        "alarm",
+        id,
+        action,
+        before.as_ref(),
+        after.as_ref(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(change)
 }
