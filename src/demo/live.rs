@@ -198,6 +198,66 @@ impl LiveHandle {
     }
 }
 
+/// Backfilled alarms that ended this long before the demo started count as handled.
+const HANDLED_BEFORE_MS: i64 = 30 * 60_000;
+
+/// What the duty officer of the demo wrote when disposing a past alarm of each kind.
+fn past_disposal(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "HH" | "H" => (
+            "进料调节阀开度偏大，参数超上限",
+            "调小进料阀开度，参数回落至正常范围，已通知车间加强巡检",
+        ),
+        "LL" | "L" => ("出料过快，参数低于下限", "暂停出料并补料，参数恢复正常"),
+        "sensor_fault" => ("变送器示值异常", "仪表工现场校准变送器，示值恢复正常"),
+        _ => ("网关通信中断", "联系企业重启数据采集网关，通信恢复"),
+    }
+}
+
+/// Disposes the backfilled alarms that ended before `before_ms`, as the demo's duty officer,
+/// so the demo opens on a day whose past alarms were handled and only recent ones wait.
+async fn settle_history(monitor: &Monitor, before_ms: i64) -> anyhow::Result<usize> {
+    use crate::monitor::alarms::store::{Act, Actor, act};
+    let db = monitor.db();
+    let duty: Option<(String, String, String)> = db
+        .fetch_optional(
+            &crate::db::Sql::new(
+                "SELECT id, username, display_name FROM users WHERE role = 'duty' ORDER BY created_at LIMIT 1",
+            ),
+        )
+        .await?;
+    let Some((id, username, name)) = duty else {
+        return Ok(0);
+    };
+    let actor = Actor {
+        id: Some(id),
+        name: Some(name),
+        username,
+    };
+    let past: Vec<(String, String)> = db
+        .fetch_all(
+            &crate::db::Sql::new(
+                "SELECT id, kind FROM alarms WHERE cleared_at IS NOT NULL AND cleared_at < $1 \
+                 AND status <> 'disposed'",
+            )
+            .bind(before_ms),
+        )
+        .await?;
+    for (alarm, kind) in &past {
+        let (cause, measures) = past_disposal(kind);
+        let dispose = Act::Dispose {
+            cause: cause.into(),
+            measures: measures.into(),
+            note: None,
+        };
+        act(db, alarm, &actor, dispose, crate::db::now_ms()).await?;
+    }
+    if !past.is_empty() {
+        monitor.events.wake();
+    }
+    Ok(past.len())
+}
+
 /// Starts feeding: the history first, then a round every `interval` of wall-clock time.
 /// Failures are logged and the next round tries again: the demo must not die of a busy disk.
 pub fn spawn(monitor: Arc<Monitor>, live: LiveDemo, settings: LiveSettings) -> LiveHandle {
@@ -222,6 +282,10 @@ pub fn spawn(monitor: Arc<Monitor>, live: LiveDemo, settings: LiveSettings) -> L
                 "demo history backfilled"
             ),
             Err(e) => tracing::warn!(error = %e, "demo history backfill failed"),
+        }
+        match settle_history(&monitor, now - HANDLED_BEFORE_MS).await {
+            Ok(n) => tracing::info!(alarms = n, "demo history: past alarms disposed"),
+            Err(e) => tracing::warn!(error = %e, "demo history: past alarms not disposed"),
         }
         let mut ticker = tokio::time::interval(settings.interval.max(Duration::from_secs(1)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -347,6 +347,11 @@ impl Monitor {
         Ok(aliases)
     }
 
+    /// The database the service stores in.
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
     /// The enterprise whose unified social credit code is `code` (MQTT topics name it).
     pub async fn enterprise_by_credit_code(&self, code: &str) -> Result<Option<String>, DbError> {
         let row: Option<(String,)> = self
