@@ -24,7 +24,7 @@ pub struct LiveDemo {
 }
 
 impl LiveDemo {
-    /// Every sensor in the store, each enterprise a gateway, with the district's event rates.
+    /// Every sensor in the store, each enterprise a gateway, with demo event rates.
     /// Sensors created later are not fed: they belong to whoever created them.
     pub async fn load(db: &Db, seed: u64) -> Result<LiveDemo, DbError> {
         let mut sensors = Vec::new();
@@ -50,8 +50,12 @@ impl LiveDemo {
         Ok(LiveDemo {
             sim: Simulator::new(
                 sensors,
+                // Livelier than a real district (0.4 excursions an hour), so that a visitor sees
+                // alarms come and go within minutes rather than hours.
                 SimConfig {
                     seed,
+                    excursions_per_hour: 6.0,
+                    faults_per_hour: 1.0,
                     ..SimConfig::default()
                 },
             ),
