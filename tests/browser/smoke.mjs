@@ -249,7 +249,14 @@ try {
     await page.getByTestId('alarm-kind').click()
     await page.locator('.el-select-dropdown__item:visible', { hasText: /^(HH|High-high|高高报)$/ }).click()
     await page.waitForURL(/kind=HH/)
-    await table.locator('[data-kind="HH"]').first().waitFor()
+    // Wait for the filtered list to replace the unfiltered one: the demo's simulator raises
+    // alarms of other kinds too, and counting before the swap compares two different lists.
+    await page.waitForFunction(() => {
+      const t = document.querySelector('[data-testid="alarm-table"]')
+      if (!t) return false
+      const rows = t.querySelectorAll('tbody tr').length
+      return rows > 0 && rows === t.querySelectorAll('tbody tr [data-kind="HH"], tbody tr[data-kind="HH"]').length
+    }, null, { timeout: 15000 })
     const before = await table.locator('tbody tr').count()
     const marker = await page.evaluate(() => (window.__smokeMarker = Math.random()))
     await ingest([{ sensor: monitoring.sensors[1].code, ts: Date.now(), value: 11.8 }])
