@@ -706,14 +706,25 @@ impl ReadingStore {
     /// waits for it; see [`WAL_RESTART_FRAMES`] for when it finishes on the write connection.
     pub async fn checkpoint(&self) -> Result<(), ReadingsError> {
         let sh = self.shared();
+        let started = std::time::Instant::now();
         let Some((log, done)) = sh.db.wal_checkpoint().await? else {
             return Ok(());
         };
+        let beside_ms = started.elapsed().as_millis() as u64;
         // `done == log` only says the WAL as it was when the checkpoint began is copied;
         // the writer has appended since, so test the size, not what is left.
-        tracing::trace!(log, done, "WAL checkpoint");
         if log > WAL_RESTART_FRAMES {
             sh.write.wal_checkpoint().await?;
+            let total_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(
+                log,
+                done,
+                beside_ms,
+                total_ms,
+                "WAL checkpoint finished on the write connection"
+            );
+        } else if done > 0 {
+            tracing::trace!(log, done, beside_ms, "WAL checkpoint");
         }
         Ok(())
     }
