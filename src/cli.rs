@@ -197,6 +197,10 @@ pub enum BenchCommand {
         /// Keep the databases in this directory (default: a temporary one, removed after).
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Also measure on this PostgreSQL (postgres://…): the HTTP ingest with the store on
+        /// it, and binary COPY into a plain table, each in a fresh schema dropped afterwards.
+        #[arg(long, value_name = "URL")]
+        pg: Option<String>,
     },
 }
 
@@ -379,6 +383,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             readings,
             clients,
             dir,
+            pg,
         }) => {
             let mut s = Settings::default();
             s.log.level = cli.log_level.clone().unwrap_or_else(|| "warn".into());
@@ -394,6 +399,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             args.clients = (*clients).max(1);
             args.dir = dir.clone();
+            args.pg = pg.clone();
             crate::bench::ingest(args).await
         }
         Command::Rules(RulesCommand::Gb18218 { file }) => {

@@ -547,3 +547,135 @@ async fn bad_input_is_refused_before_anything_is_written() {
         assert_eq!(store.table_counts().await.expect("counts"), (0, 0, 0));
     });
 }
+
+#[tokio::test]
+async fn blocks_of_a_compaction_cut_short_are_discarded_and_the_log_replayed_once() {
+    each_backend!(|t| {
+        let a: Vec<Reading> = (0..100).map(|i| r(1, T0 + i * 1000, i as f64)).collect();
+        let b: Vec<Reading> = (100..150).map(|i| r(1, T0 + i * 1000, i as f64)).collect();
+        {
+            let store = ReadingStore::open(t.db.clone(), cfg())
+                .await
+                .expect("opens");
+            store.append(&a).await.expect("append");
+            store.compact_now().await.expect("compacts");
+            store.append(&b).await.expect("append");
+        }
+        // What a crash between two slices of a compaction leaves: its record, a block it
+        // committed (here a copy of the first block, so the readings would show twice), and
+        // the log rows it had not yet deleted.
+        let sql = |s: &str| yingji::db::Sql::new(s);
+        t.db.execute(&sql("INSERT INTO reading_compaction (id, after_block) \
+             SELECT 1, CAST(MAX(id) AS BIGINT) FROM reading_blocks"))
+            .await
+            .expect("record");
+        t.db.execute(&sql(
+            "INSERT INTO reading_blocks (sensor_num, t_min, t_max, n, v_min, v_max, v_sum, data) \
+             SELECT sensor_num, t_min, t_max, n, v_min, v_max, v_sum, data FROM reading_blocks",
+        ))
+        .await
+        .expect("partial block");
+        let store = ReadingStore::open(t.db.clone(), cfg())
+            .await
+            .expect("reopens");
+        assert_eq!(
+            store.table_counts().await.expect("counts"),
+            (1, 1, 100),
+            "the partial block is gone, the log row stays"
+        );
+        assert_eq!(store.memory().readings, 50);
+        let b = store
+            .buckets(1, T0, T0 + DAY_MS, DAY_MS)
+            .await
+            .expect("buckets");
+        assert_eq!((b[0].count, b[0].max), (150, 149.0));
+        store.compact_now().await.expect("compacts");
+        assert_eq!(store.table_counts().await.expect("counts"), (0, 2, 150));
+    });
+}
+
+#[tokio::test]
+async fn a_compaction_larger_than_one_slice_writes_every_block_and_empties_the_log() {
+    each_backend!(|t| {
+        let store = ReadingStore::open(t.db.clone(), cfg())
+            .await
+            .expect("opens");
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+        // Random values do not compress: 1,500 blocks of ~2 kB, several slices on SQLite.
+        let sensors = 1_500u32;
+        for round in 0..250 {
+            let batch: Vec<Reading> = (0..sensors)
+                .map(|s| r(s, T0 + round * 10_000, rng.gen_range(0.0..100.0)))
+                .collect();
+            store.append(&batch).await.expect("append");
+        }
+        let report = store.compact_now().await.expect("compacts");
+        assert_eq!((report.readings, report.blocks), (375_000, 1_500));
+        assert_eq!(
+            store.table_counts().await.expect("counts"),
+            (0, 1_500, 375_000)
+        );
+        for s in [0, 777, sensors - 1] {
+            let got = store
+                .raw(s, T0, T0 + DAY_MS, usize::MAX)
+                .await
+                .expect("raw");
+            assert_eq!(got.len(), 250);
+        }
+    });
+}
+
+#[tokio::test]
+async fn finished_days_move_to_level_one_and_today_stays_at_level_zero() {
+    each_backend!(|t| {
+        let store = ReadingStore::open(t.db.clone(), cfg())
+            .await
+            .expect("opens");
+        let today = yingji::db::now_ms().div_euclid(DAY_MS) * DAY_MS;
+        // Day 1: two blocks; day 2: one block; today: one block.
+        store.append(&[r(1, T0, 1.0)]).await.expect("append");
+        store.compact_now().await.expect("compacts");
+        store
+            .append(&[r(1, T0 + 1, 2.0), r(1, T0 + DAY_MS, 3.0), r(1, today, 4.0)])
+            .await
+            .expect("append");
+        store.compact_now().await.expect("compacts");
+        let levels = |db: yingji::db::Db| async move {
+            let rows: Vec<(i64, i64)> = db
+                .fetch_all(&yingji::db::Sql::new(
+                    "SELECT CAST(t_min AS BIGINT), CAST(level AS BIGINT) FROM reading_blocks ORDER BY t_min, id",
+                ))
+                .await
+                .expect("levels");
+            rows
+        };
+        assert_eq!(
+            levels(t.db.clone()).await,
+            vec![(T0, 0), (T0 + 1, 0), (T0 + DAY_MS, 0), (today, 0)]
+        );
+        assert_eq!(store.merge_now(100).await.expect("merges"), 2);
+        assert_eq!(
+            levels(t.db.clone()).await,
+            vec![(T0, 1), (T0 + DAY_MS, 1), (today, 0)]
+        );
+        assert_eq!(store.merge_now(100).await.expect("merges"), 0);
+        let got = store.raw(1, T0, today + DAY_MS, 100).await.expect("raw");
+        assert_eq!(
+            pts(&got),
+            vec![(T0, 1.0), (T0 + 1, 2.0), (T0 + DAY_MS, 3.0), (today, 4.0)]
+        );
+        let latest = store.latest(1).await.expect("latest");
+        assert_eq!(latest.map(|p| p.value), Some(4.0));
+        // A late reading for a finished day joins its level-1 block at the next merge, and
+        // wins over it where it rewrites a point.
+        store.append(&[r(1, T0, 9.0)]).await.expect("append");
+        store.compact_now().await.expect("compacts");
+        assert_eq!(store.merge_now(100).await.expect("merges"), 1);
+        assert_eq!(
+            levels(t.db.clone()).await,
+            vec![(T0, 1), (T0 + DAY_MS, 1), (today, 0)]
+        );
+        let got = store.raw(1, T0, T0 + 2, 100).await.expect("raw");
+        assert_eq!(pts(&got), vec![(T0, 9.0), (T0 + 1, 2.0)]);
+    });
+}

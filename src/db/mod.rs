@@ -16,6 +16,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{FromRow, PgPool, Postgres, Sqlite, SqlitePool, Transaction};
 
+pub mod pgcopy;
 pub mod sql;
 pub use sql::{Sql, Value};
 
@@ -27,6 +28,8 @@ pub enum DbError {
     Sqlx(#[from] sqlx::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a value of {0} bytes does not fit a binary COPY field")]
+    CopyFieldTooLarge(usize),
 }
 
 impl DbError {
@@ -125,6 +128,50 @@ impl Db {
             Ok(Db::Postgres(pool))
         } else {
             Err(DbError::UnsupportedUrl(crate::config::redact_url(url)))
+        }
+    }
+
+    /// A pool of its own for a component that writes heavily and must not wait long (the
+    /// reading store). On SQLite: one connection, so its writes queue in order inside the
+    /// process (the pool's queue is fair) instead of meeting in SQLite's busy handler, which
+    /// sleeps in steps of up to 100 ms; and `wal_autocheckpoint=0`, so none of its commits
+    /// stops to copy the WAL into the database and fsync both, which took up to 160 ms on
+    /// this project's machine. The component must then checkpoint with
+    /// [`Db::wal_checkpoint`]. On PostgreSQL, which locks rows, the same pool.
+    pub async fn single_writer(&self) -> Result<Db, DbError> {
+        match self {
+            Db::Sqlite(p) => {
+                let opts = (*p.connect_options())
+                    .clone()
+                    .pragma("wal_autocheckpoint", "0");
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    // Waiting for the connection is waiting for the other writes of the
+                    // component: bounded by what it does, not by a guess.
+                    .acquire_timeout(Duration::from_secs(600))
+                    .test_before_acquire(false)
+                    .connect_with(opts)
+                    .await?;
+                Ok(Db::Sqlite(pool))
+            }
+            Db::Postgres(_) => Ok(self.clone()),
+        }
+    }
+
+    /// SQLite: a PASSIVE checkpoint (copies what it can of the WAL into the database without
+    /// blocking any reader or writer); returns (WAL frames, frames copied). `None` on
+    /// PostgreSQL.
+    pub async fn wal_checkpoint(&self) -> Result<Option<(i64, i64)>, DbError> {
+        match self {
+            Db::Sqlite(p) => {
+                let (_busy, log, done): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                        .fetch_one(p)
+                        .await?;
+                Ok(Some((log, done)))
+            }
+            Db::Postgres(_) => Ok(None),
         }
     }
 

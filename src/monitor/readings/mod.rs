@@ -15,11 +15,35 @@
 //!   sensor, so memory does not grow with the number of sensors.
 //! - **Compaction.** When the memtable is full (or on a timer) it is frozen, sorted by
 //!   (sensor, ts), deduplicated (the last write wins) and written as one `reading_blocks`
-//!   row per sensor and UTC day, and the log rows it came from are deleted in the same
-//!   transaction. Blocks and log therefore never hold the same readings, and `open` rebuilds
-//!   the memtable from the log after a crash.
+//!   row per sensor and UTC day. The blocks are committed in slices of about a megabyte, and
+//!   the log rows they came from are deleted in the last slice's transaction, so the log
+//!   writer never waits for SQLite's single write lock longer than one slice (writing all
+//!   of a two-million-reading compaction in one transaction stalled every acknowledgement
+//!   for most of a second). A `reading_compaction` row marks a compaction as unfinished
+//!   until then; after a crash `open` deletes the blocks it had committed and rebuilds the
+//!   memtable from the log, so blocks and log never hold the same reading once a compaction
+//!   is finished, and nothing is lost or counted twice.
+//! - **One write connection.** On SQLite every write of the store (log rows, compaction
+//!   slices, merges, purges) goes through a pool of one connection of its own
+//!   ([`Db::single_writer`]): they queue in order in the process instead of meeting in
+//!   SQLite's busy handler, which sleeps in steps of up to 100 ms and is not fair. That
+//!   connection never checkpoints the WAL inside a commit (an automatic checkpoint copies
+//!   megabytes and fsyncs twice, and stalled acknowledgements by up to 160 ms); a
+//!   background task checkpoints beside it every `checkpoint_every`. On PostgreSQL, which
+//!   locks rows, the store writes through the shared pool.
 //! - **Merge.** In the background, the blocks of one sensor and one finished UTC day are
-//!   merged into one, so a 30-day chart reads about 30 blocks.
+//!   merged into one, so a 30-day chart reads about 30 blocks. Today's blocks are merged
+//!   size-tiered (the newest blocks up to one bigger than all of them together), so a busy
+//!   day's data is rewritten a logarithmic number of times, not once per merge. Each
+//!   (sensor, day) is merged under the maintenance lock on its own, so compaction never
+//!   waits behind a whole merge run.
+//! - **Two levels.** Compaction and today's merges write level-0 blocks; a finished day's
+//!   merged block is level 1. Each level has its own partial (sensor, t_max) index, so a
+//!   compaction's ten thousand inserts go into an index of about a day of blocks instead of
+//!   one that holds the whole retained history, where each of them landed on a different
+//!   page (four times the insert time at 400 days, measured); and the merge looks for work
+//!   in level 0 only. Blocks keep one id sequence across levels, so "the later write wins"
+//!   still ranks by id.
 //! - **Queries** read the blocks that may overlap the range plus the memtable, and
 //!   deduplicate: a reading written again after compaction is in a block and in the
 //!   memtable, and the later write wins.
@@ -37,7 +61,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{Mutex, Notify, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use crate::db::{Db, DbError};
@@ -50,6 +74,21 @@ pub const DAY_MS: i64 = 86_400_000;
 /// Today's blocks of a sensor are merged once there are more than this many; finished
 /// days are merged into one block whatever their count.
 const MERGE_TODAY_OVER: i64 = 32;
+
+/// Bytes of block data per compaction transaction on SQLite. A slice holds the write lock for
+/// a few milliseconds, which is how long an acknowledgement may wait for it; smaller slices
+/// would add commits without shortening that wait much.
+const SLICE_BYTES_SQLITE: usize = 1 << 20;
+
+/// Blocks deleted per purge transaction.
+const PURGE_BATCH: usize = 2_000;
+
+/// WAL frames (4 KiB pages, so 64 MiB) past which a checkpoint is finished on the store's
+/// write connection. SQLite starts the WAL over only once a checkpoint has copied all of it;
+/// under sustained ingest new frames arrive during every checkpoint that runs beside the
+/// writer, so the WAL would grow without end. On the write connection no store write comes
+/// in between, and what is left to copy is only what arrived during the first checkpoint.
+const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// The most buckets one query may ask for.
 pub const MAX_BUCKETS: i64 = 100_000;
@@ -119,6 +158,8 @@ pub struct StoreConfig {
     pub max_group_readings: usize,
     /// Batches that may wait for the writer before `append` waits to enqueue.
     pub queue_batches: usize,
+    /// SQLite: checkpoint the WAL this often (beside the writer, which never does).
+    pub checkpoint_every: Duration,
 }
 
 impl Default for StoreConfig {
@@ -131,6 +172,7 @@ impl Default for StoreConfig {
             purge_every: Duration::from_secs(3_600),
             max_group_readings: 50_000,
             queue_batches: 256,
+            checkpoint_every: Duration::from_millis(250),
         }
     }
 }
@@ -176,6 +218,8 @@ struct Shared {
     cfg: StoreConfig,
     mem: RwLock<MemState>,
     compact_due: Notify,
+    /// Every write of the store goes through this (see the module notes); reads use `db`.
+    write: Db,
 }
 
 impl Shared {
@@ -216,6 +260,15 @@ impl ReadingStore {
     /// Opens the store on a migrated database and replays the log into the memtable, so
     /// readings acknowledged before a crash are visible again, exactly once.
     pub async fn open(db: Db, cfg: StoreConfig) -> Result<ReadingStore, ReadingsError> {
+        // A compaction cut short by a crash committed some of its blocks but not the
+        // deletion of its log rows: drop those blocks, the log below brings them back.
+        let write = db.single_writer().await?;
+        let mut tx = write.begin().await?;
+        let discarded = sql::discard_unfinished(&mut tx).await?;
+        tx.commit().await?;
+        if discarded > 0 {
+            tracing::info!(discarded, "blocks of an unfinished compaction discarded");
+        }
         let mut mem = Memtable::default();
         let mut after = i64::MIN;
         loop {
@@ -241,6 +294,7 @@ impl ReadingStore {
         let (jobs, rx) = mpsc::channel(cfg.queue_batches.max(1));
         let shared = Arc::new(Shared {
             db,
+            write,
             cfg,
             mem: RwLock::new(MemState {
                 active: mem,
@@ -300,6 +354,8 @@ impl ReadingStore {
         rx.await.map_err(|_| ReadingsError::Stopped)?
     }
 
+    /// Compacts if the active memtable holds `limit` readings or more (waiting for a running
+    /// compaction first).
     async fn compact_if_over(&self, limit: usize) -> Result<(), ReadingsError> {
         let _g = self.inner.maintenance.lock().await;
         if self.shared().mem_read().active.len() >= limit {
@@ -335,6 +391,7 @@ impl ReadingStore {
             sh.mem_write().frozen = None;
             return Ok(CompactionReport::default());
         };
+        let started = std::time::Instant::now();
         let f = frozen.clone();
         // Sorting two million readings takes a fraction of a second: off the async threads.
         let blocks = tokio::task::spawn_blocking(move || {
@@ -344,10 +401,26 @@ impl ReadingStore {
         })
         .await
         .map_err(|_| ReadingsError::Stopped)?;
-        let mut tx = sh.db.begin().await?;
-        sql::insert_blocks(&mut tx, &blocks).await?;
-        sql::delete_log_range(&mut tx, lo, hi).await?;
-        tx.commit().await?;
+        let encoded = started.elapsed();
+        let slices = slices(&blocks, slice_bytes(sh.db.backend()));
+        let last = slices.len().saturating_sub(1);
+        for (i, range) in slices.into_iter().enumerate() {
+            let mut tx = sh.write.begin().await?;
+            if i == 0 {
+                let discarded = sql::begin_compaction(&mut tx).await?;
+                if discarded > 0 {
+                    tracing::info!(
+                        discarded,
+                        "blocks of a failed compaction discarded before its retry"
+                    );
+                }
+            }
+            sql::insert_blocks(&mut tx, &blocks[range], sql::Level::Fresh).await?;
+            if i == last {
+                sql::finish_compaction(&mut tx, lo, hi).await?;
+            }
+            tx.commit().await?;
+        }
         sh.mem_write().frozen = None;
         let report = CompactionReport {
             readings: frozen.len(),
@@ -356,40 +429,72 @@ impl ReadingStore {
         tracing::debug!(
             readings = report.readings,
             blocks = report.blocks,
+            encode_ms = encoded.as_millis() as u64,
+            total_ms = started.elapsed().as_millis() as u64,
             "compacted"
         );
         Ok(report)
     }
 
-    /// Merges, for up to `max_days` (sensor, UTC day) pairs, the day's blocks into one:
-    /// finished days with more than one block, and today when it has many. Returns how
-    /// many pairs were merged.
+    /// Merges, for up to `max_days` (sensor, UTC day) pairs, blocks of the day into one:
+    /// all of a finished day's, and today's newest ones (size-tiered, see [`tier_start`])
+    /// when it has many. Returns how many pairs were merged.
+    ///
+    /// The maintenance lock is taken per pair, not for the whole run, so a compaction due
+    /// meanwhile waits for one merge at most; and a pair is skipped while a compaction is
+    /// unfinished, because retrying it deletes every block written after it began.
     #[tracing::instrument(skip_all, name = "readings_merge")]
     pub async fn merge_now(&self, max_days: usize) -> Result<usize, ReadingsError> {
-        let _g = self.inner.maintenance.lock().await;
-        let db = &self.shared().db;
+        let sh = self.shared();
+        let db = &sh.db;
         let today = crate::db::now_ms().div_euclid(DAY_MS);
         let limit = i64::try_from(max_days).unwrap_or(i64::MAX);
         let mut merged = 0;
         for c in sql::merge_candidates(db, today, MERGE_TODAY_OVER, limit).await? {
-            // Read outside the transaction: it then only writes, so on SQLite it never has
-            // to upgrade a stale read snapshot (which fails at once with SQLITE_BUSY). The
-            // maintenance lock keeps the blocks from changing meanwhile.
-            let blocks = sql::day_blocks(db, c.sensor_num, c.day).await?;
-            if blocks.len() < 2 {
-                continue;
+            let _g = self.inner.maintenance.lock().await;
+            if sh.mem_read().frozen.is_some() {
+                break;
             }
             let Ok(sensor) = u32::try_from(c.sensor_num) else {
                 continue;
             };
+            let sizes = sql::day_block_sizes(db, c.sensor_num, c.day).await?;
+            let finished = c.day < today;
+            if finished && let [(id, _)] = sizes[..] {
+                // A finished day with one block: it only moves to level 1.
+                let mut tx = sh.write.begin().await?;
+                sql::promote_block(&mut tx, id).await?;
+                tx.commit().await?;
+                merged += 1;
+                continue;
+            }
+            let from = if finished { 0 } else { tier_start(&sizes) };
+            let Some(&(from_id, _)) = sizes.get(from) else {
+                continue;
+            };
+            if sizes.len() - from < 2 {
+                continue;
+            }
+            // Read outside the transaction: it then only writes, so on SQLite it never has
+            // to upgrade a stale read snapshot (which fails at once with SQLITE_BUSY). The
+            // maintenance lock keeps the blocks from changing meanwhile.
+            let blocks = sql::day_blocks(db, c.sensor_num, c.day, from_id).await?;
+            if blocks.len() < 2 {
+                continue;
+            }
             let points = query::merged_points(&blocks, &[], i64::MIN, i64::MAX)?;
             let mut d = BlockDraft::new(sensor);
             for p in &points {
                 d.push(p.ts_ms, p.value);
             }
             let ids: Vec<i64> = blocks.iter().map(|b| b.id).collect();
-            let mut tx = db.begin().await?;
-            sql::insert_blocks(&mut tx, &d.encode().into_iter().collect::<Vec<_>>()).await?;
+            let level = if finished {
+                sql::Level::Day
+            } else {
+                sql::Level::Fresh
+            };
+            let mut tx = sh.write.begin().await?;
+            sql::insert_blocks(&mut tx, &d.encode().into_iter().collect::<Vec<_>>(), level).await?;
             sql::delete_blocks(&mut tx, &ids).await?;
             tx.commit().await?;
             merged += 1;
@@ -397,11 +502,30 @@ impl ReadingStore {
         Ok(merged)
     }
 
-    /// Deletes the blocks whose newest reading is older than `older_than_ms`. Returns the
+    /// Deletes the blocks whose newest reading is older than `older_than_ms`, a few
+    /// thousand per transaction so ingest never waits long for the write lock. Returns the
     /// number of blocks deleted.
     pub async fn purge(&self, older_than_ms: i64) -> Result<u64, ReadingsError> {
-        let _g = self.inner.maintenance.lock().await;
-        Ok(sql::purge_blocks(&self.shared().db, older_than_ms).await?)
+        let sh = self.shared();
+        let mut deleted = 0;
+        loop {
+            let _g = self.inner.maintenance.lock().await;
+            if sh.mem_read().frozen.is_some() {
+                // An unfinished compaction's retry deletes blocks by id; leave it alone.
+                return Ok(deleted);
+            }
+            let ids = sql::expired_blocks(&sh.db, older_than_ms, PURGE_BATCH as i64).await?;
+            if ids.is_empty() {
+                return Ok(deleted);
+            }
+            let mut tx = sh.write.begin().await?;
+            sql::delete_blocks(&mut tx, &ids).await?;
+            tx.commit().await?;
+            deleted += ids.len() as u64;
+            if ids.len() < PURGE_BATCH {
+                return Ok(deleted);
+            }
+        }
     }
 
     /// Memtable points of `sensor` in [from, to): frozen first, then active, each in
@@ -494,27 +618,55 @@ impl ReadingStore {
         Ok(sql::counts(&self.shared().db).await?)
     }
 
-    /// Starts the background task: compacts when the memtable is full or `compact_every`
-    /// has passed, merges finished days, purges past retention. It stops when the handle
-    /// is stopped or dropped.
+    /// Starts the background tasks: compaction when the memtable is full or `compact_every`
+    /// has passed; merges of finished days and retention purges; on SQLite, WAL
+    /// checkpoints. They stop when the handle is stopped or dropped.
+    ///
+    /// Compaction has a task of its own so a long merge run never delays it (merges take
+    /// the maintenance lock one (sensor, day) at a time), and so do checkpoints, which the
+    /// store's write connection never does inside a commit.
     pub fn start_background(&self) -> Background {
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let store = self.clone();
-        let task = tokio::spawn(
+        let (stop, stopped) = watch::channel(false);
+        let cfg = self.shared().cfg.clone();
+        let start = tokio::time::Instant::now();
+        let every = |d: Duration| {
+            // A zero period would make tokio panic.
+            let d = d.max(Duration::from_millis(1));
+            let mut t = tokio::time::interval_at(start + d, d);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        };
+        let mut tasks = Vec::new();
+
+        let (store, mut halt, mut compact) =
+            (self.clone(), stopped.clone(), every(cfg.compact_every));
+        let limit = cfg.memtable_limit;
+        tasks.push(tokio::spawn(
             async move {
-                let cfg = store.shared().cfg.clone();
-                let start = tokio::time::Instant::now();
-                let mut compact = tokio::time::interval_at(start + cfg.compact_every, cfg.compact_every);
-                let mut merge = tokio::time::interval_at(start + cfg.merge_every, cfg.merge_every);
-                let mut purge = tokio::time::interval_at(start + cfg.purge_every, cfg.purge_every);
-                for t in [&mut compact, &mut merge, &mut purge] {
-                    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-                }
                 loop {
                     let result = tokio::select! {
-                        _ = &mut stopped => break,
-                        _ = store.shared().compact_due.notified() => store.compact_now().await.map(drop),
+                        _ = halt.changed() => break,
+                        // Only if still full: the writer may have signalled just before a
+                        // compaction that has since emptied the memtable.
+                        _ = store.shared().compact_due.notified() => store.compact_if_over(limit).await,
                         _ = compact.tick() => store.compact_now().await.map(drop),
+                    };
+                    if let Err(e) = result {
+                        // Retried on the next trigger; the log keeps the data.
+                        tracing::warn!(error = %e, "reading store compaction failed");
+                    }
+                }
+            }
+            .instrument(tracing::info_span!("readings_compaction")),
+        ));
+
+        let (store, mut halt) = (self.clone(), stopped.clone());
+        let (mut merge, mut purge) = (every(cfg.merge_every), every(cfg.purge_every));
+        tasks.push(tokio::spawn(
+            async move {
+                loop {
+                    let result = tokio::select! {
+                        _ = halt.changed() => break,
                         _ = merge.tick() => store.merge_now(10_000).await.map(drop),
                         _ = purge.tick() => {
                             let keep_ms = i64::try_from(cfg.retention.as_millis()).unwrap_or(i64::MAX);
@@ -522,28 +674,75 @@ impl ReadingStore {
                         }
                     };
                     if let Err(e) = result {
-                        // The work is retried on the next trigger; the log keeps the data.
-                        tracing::warn!(error = %e, "reading store maintenance failed");
+                        tracing::warn!(error = %e, "reading store merge or purge failed");
                     }
                 }
             }
-            .instrument(tracing::info_span!("readings_background")),
-        );
-        Background { stop, task }
+            .instrument(tracing::info_span!("readings_merge_purge")),
+        ));
+
+        if self.shared().db.backend() == crate::db::Backend::Sqlite {
+            let (store, mut halt, mut tick) = (self.clone(), stopped, every(cfg.checkpoint_every));
+            tasks.push(tokio::spawn(
+                async move {
+                    loop {
+                        tokio::select! {
+                            _ = halt.changed() => break,
+                            _ = tick.tick() => {
+                                if let Err(e) = store.checkpoint().await {
+                                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                                }
+                            }
+                        }
+                    }
+                }
+                .instrument(tracing::info_span!("readings_checkpoint")),
+            ));
+        }
+        Background { stop, tasks }
+    }
+
+    /// SQLite: copies the WAL into the database beside the writer, so no commit of the store
+    /// waits for it; see [`WAL_RESTART_FRAMES`] for when it finishes on the write connection.
+    pub async fn checkpoint(&self) -> Result<(), ReadingsError> {
+        let sh = self.shared();
+        let started = std::time::Instant::now();
+        let Some((log, done)) = sh.db.wal_checkpoint().await? else {
+            return Ok(());
+        };
+        let beside_ms = started.elapsed().as_millis() as u64;
+        // `done == log` only says the WAL as it was when the checkpoint began is copied;
+        // the writer has appended since, so test the size, not what is left.
+        if log > WAL_RESTART_FRAMES {
+            sh.write.wal_checkpoint().await?;
+            let total_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(
+                log,
+                done,
+                beside_ms,
+                total_ms,
+                "WAL checkpoint finished on the write connection"
+            );
+        } else if done > 0 {
+            tracing::trace!(log, done, beside_ms, "WAL checkpoint");
+        }
+        Ok(())
     }
 }
 
-/// The background task of a [`ReadingStore`].
+/// The background tasks of a [`ReadingStore`].
 pub struct Background {
-    stop: oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Background {
-    /// Stops after the current piece of work and waits for the task to end.
+    /// Stops after the current piece of work and waits for the tasks to end.
     pub async fn stop(self) {
-        let _ = self.stop.send(());
-        let _ = self.task.await;
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
     }
 }
 
@@ -554,6 +753,51 @@ fn check_range(from_ms: i64, to_ms: i64) -> Result<i64, ReadingsError> {
         Some(span) if span > 0 => Ok(span),
         _ => Err(ReadingsError::InvalidRange),
     }
+}
+
+/// Where today's size-tiered merge starts among a day's blocks `(id, n)` in id order: the
+/// newest blocks, extended backwards while the next older block holds no more points than
+/// those already taken, and at least the two newest. Merging a suffix in id order is always
+/// correct (the merged block gets the newest id, and every block it leaves out is older
+/// than all it replaces); stopping at a bigger block keeps each point from being rewritten
+/// more than a logarithmic number of times in a day.
+fn tier_start(sizes: &[(i64, i64)]) -> usize {
+    let Some(mut start) = sizes.len().checked_sub(1) else {
+        return 0;
+    };
+    let mut taken = sizes[start].1;
+    while start > 0 && sizes[start - 1].1 <= taken {
+        start -= 1;
+        taken = taken.saturating_add(sizes[start].1);
+    }
+    start.min(sizes.len().saturating_sub(2))
+}
+
+/// Block data bytes per compaction transaction: bounded on SQLite (one writer), all of it on
+/// PostgreSQL (which locks rows, so ingest does not wait for the compaction).
+fn slice_bytes(backend: crate::db::Backend) -> usize {
+    match backend {
+        crate::db::Backend::Sqlite => SLICE_BYTES_SQLITE,
+        crate::db::Backend::Postgres => usize::MAX,
+    }
+}
+
+/// Cuts `blocks` into consecutive ranges of about `max_bytes` of data (at least one block
+/// each); one empty range for no blocks, so a compaction always has a transaction in
+/// which to delete its log rows.
+fn slices(blocks: &[NewBlock], max_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0usize);
+    for (i, b) in blocks.iter().enumerate() {
+        if i > start && bytes.saturating_add(b.data.len()) > max_bytes {
+            out.push(start..i);
+            start = i;
+            bytes = 0;
+        }
+        bytes = bytes.saturating_add(b.data.len());
+    }
+    out.push(start..blocks.len());
+    out
 }
 
 /// The single writer: takes every batch waiting in the channel (up to
@@ -578,7 +822,8 @@ async fn writer(sh: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
         for j in &jobs {
             body.extend_from_slice(&j.chunk);
         }
-        match sql::insert_log(&sh.db, crate::db::now_ms(), &body).await {
+        let written = sql::insert_log(&sh.write, crate::db::now_ms(), &body).await;
+        match written {
             Ok(seq) => {
                 let full = {
                     let mut m = sh.mem_write();
@@ -606,5 +851,52 @@ async fn writer(sh: Arc<Shared>, mut rx: mpsc::Receiver<Job>) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn todays_merge_takes_the_newest_blocks_up_to_a_bigger_one() {
+        // A merged block of 1,000 points, then compactions of 10.
+        let mut sizes = vec![(1, 1000)];
+        sizes.extend((2..=34).map(|id| (id, 10)));
+        assert_eq!(tier_start(&sizes), 1);
+        // Next time the 330-point block of the last merge joins the new small ones …
+        let mut sizes = vec![(1, 1000), (35, 330)];
+        sizes.extend((36..=68).map(|id| (id, 10)));
+        assert_eq!(tier_start(&sizes), 1);
+        // … but not once it is bigger than them.
+        let mut sizes = vec![(1, 1000), (69, 660)];
+        sizes.extend((70..=102).map(|id| (id, 10)));
+        assert_eq!(tier_start(&sizes), 2);
+        // Equal blocks all go; at least the two newest always do.
+        assert_eq!(tier_start(&[(1, 5), (2, 5), (3, 5)]), 0);
+        assert_eq!(tier_start(&[(1, 500), (2, 50), (3, 5)]), 1);
+        assert_eq!(tier_start(&[(1, 5)]), 0);
+        assert_eq!(tier_start(&[]), 0);
+    }
+
+    fn block(bytes: usize) -> NewBlock {
+        NewBlock {
+            sensor: 1,
+            t_min: 0,
+            t_max: 0,
+            n: 1,
+            v_min: 0.0,
+            v_max: 0.0,
+            v_sum: 0.0,
+            data: vec![0; bytes],
+        }
+    }
+
+    #[test]
+    fn slices_are_cut_by_bytes_with_at_least_one_block_each() {
+        let blocks: Vec<NewBlock> = [400, 400, 400, 2000, 100].into_iter().map(block).collect();
+        assert_eq!(slices(&blocks, 1000), vec![0..2, 2..3, 3..4, 4..5]);
+        assert_eq!(slices(&blocks, usize::MAX), vec![0..5]);
+        assert_eq!(slices(&[], 1000), vec![0..0]);
     }
 }

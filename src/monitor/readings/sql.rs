@@ -6,11 +6,21 @@ use sqlx::{Postgres, Sqlite};
 
 use super::memtable::NewBlock;
 use super::query::StoredBlock;
+use crate::db::pgcopy::BinaryCopy;
 use crate::db::{Db, DbError, Sql, Tx};
 
-/// Rows per multi-row INSERT of blocks: 8 arguments each stays far below SQLite's 32,766
-/// and PostgreSQL's 65,535 bound parameters, and one statement text is prepared once.
+/// Rows per multi-row INSERT of blocks on SQLite: 9 arguments each stays far below its
+/// 32,766 bound parameters, and one statement text is prepared once.
 const BLOCK_ROWS_PER_INSERT: usize = 256;
+
+/// The two levels of blocks (see the migration `0004_reading_store_growth.sql`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// Written by compaction and by today's merges: about a day of blocks.
+    Fresh = 0,
+    /// One block per sensor and finished UTC day, written once by the merge.
+    Day = 1,
+}
 
 #[derive(sqlx::FromRow)]
 pub struct LogRow {
@@ -48,6 +58,11 @@ impl From<BlockRow> for StoredBlock {
 /// Appends one log row and returns its `seq` once it is committed. One statement in
 /// autocommit mode rather than BEGIN/INSERT/COMMIT: it is just as atomic and saves two
 /// round trips to the database on every group commit.
+///
+/// Not COPY on PostgreSQL, unlike the blocks: a group commit is one row (all its readings
+/// in one body), and COPY saves per-row work, of which there is none here; it would also
+/// need a second statement to learn the `seq`, which COPY cannot return. What a log write
+/// costs on PostgreSQL is the commit's WAL flush, shared by every batch in the group.
 pub async fn insert_log(db: &Db, received_ms: i64, body: &[u8]) -> Result<i64, DbError> {
     const TEXT: &str = "INSERT INTO reading_log (received_ms, body) VALUES ($1, $2) RETURNING seq";
     Ok(match db {
@@ -88,31 +103,27 @@ pub async fn delete_log_range(tx: &mut Tx, lo: i64, hi: i64) -> Result<u64, DbEr
 }
 
 /// Writes blocks in order, so their ids follow the order of `blocks`.
-pub async fn insert_blocks(tx: &mut Tx, blocks: &[NewBlock]) -> Result<(), DbError> {
-    for chunk in blocks.chunks(BLOCK_ROWS_PER_INSERT) {
-        let mut text = String::from(
-            "INSERT INTO reading_blocks (sensor_num, t_min, t_max, n, v_min, v_max, v_sum, data) VALUES ",
-        );
-        for i in 0..chunk.len() {
-            let p = i * 8;
-            if i > 0 {
-                text.push(',');
-            }
-            text.push_str(&format!(
-                "(${},${},${},${},${},${},${},${})",
-                p + 1,
-                p + 2,
-                p + 3,
-                p + 4,
-                p + 5,
-                p + 6,
-                p + 7,
-                p + 8
-            ));
-        }
-        macro_rules! bind_all {
-            ($q:expr) => {{
-                let mut q = $q;
+///
+/// SQLite gets multi-row INSERTs with anonymous `?` parameters: sqlx resolves each numbered
+/// `$n` with `sqlite3_bind_parameter_name`, which walks the statement's list of names, so
+/// binding 2,048 numbered parameters cost quadratic time and was most of a compaction's
+/// write (measured: ~5% of all CPU in the ingest benchmark). PostgreSQL gets one binary
+/// COPY: no parameters to bind at all, and rows keep their order, so identity ids follow it.
+pub async fn insert_blocks(tx: &mut Tx, blocks: &[NewBlock], level: Level) -> Result<(), DbError> {
+    match tx {
+        Tx::Sqlite(t) => {
+            for chunk in blocks.chunks(BLOCK_ROWS_PER_INSERT) {
+                let mut text = String::from(
+                    "INSERT INTO reading_blocks (sensor_num, t_min, t_max, n, v_min, v_max, v_sum, data, level) VALUES ",
+                );
+                for i in 0..chunk.len() {
+                    text.push_str(if i == 0 {
+                        "(?,?,?,?,?,?,?,?,?)"
+                    } else {
+                        ",(?,?,?,?,?,?,?,?,?)"
+                    });
+                }
+                let mut q = sqlx::query::<Sqlite>(&text);
                 for b in chunk {
                     q = q
                         .bind(i64::from(b.sensor))
@@ -122,28 +133,90 @@ pub async fn insert_blocks(tx: &mut Tx, blocks: &[NewBlock]) -> Result<(), DbErr
                         .bind(b.v_min)
                         .bind(b.v_max)
                         .bind(b.v_sum)
-                        .bind(b.data.as_slice());
+                        .bind(b.data.as_slice())
+                        .bind(level as i64);
                 }
-                q
-            }};
+                q.execute(&mut **t).await?;
+            }
         }
-        match tx {
-            Tx::Sqlite(t) => {
-                bind_all!(sqlx::query::<Sqlite>(&text))
-                    .execute(&mut **t)
-                    .await?;
+        Tx::Postgres(t) => {
+            if blocks.is_empty() {
+                return Ok(());
             }
-            Tx::Postgres(t) => {
-                bind_all!(sqlx::query::<Postgres>(&text))
-                    .execute(&mut **t)
-                    .await?;
+            let bytes: usize = blocks.iter().map(|b| b.data.len() + 96).sum();
+            let mut rows = BinaryCopy::with_capacity(bytes);
+            for b in blocks {
+                rows.row(9)
+                    .i64(i64::from(b.sensor))
+                    .i64(b.t_min)
+                    .i64(b.t_max)
+                    .i64(b.n)
+                    .f64(b.v_min)
+                    .f64(b.v_max)
+                    .f64(b.v_sum)
+                    .bytes(&b.data)?
+                    .i16(level as i16);
             }
+            let mut copy = t
+                .copy_in_raw(
+                    "COPY reading_blocks (sensor_num, t_min, t_max, n, v_min, v_max, v_sum, data, level) \
+                     FROM STDIN (FORMAT binary)",
+                )
+                .await?;
+            copy.send(rows.finish()).await?;
+            copy.finish().await?;
         }
     }
     Ok(())
 }
 
+/// Starts a compaction inside its first transaction: discards the blocks of an unfinished
+/// one (see [`discard_unfinished`]) and records the greatest block id, so the blocks this
+/// compaction writes are those above it until [`finish_compaction`] commits.
+pub async fn begin_compaction(tx: &mut Tx) -> Result<u64, DbError> {
+    let discarded = discard_unfinished(tx).await?;
+    tx.execute(&Sql::new(
+        "INSERT INTO reading_compaction (id, after_block) \
+         SELECT 1, CAST(COALESCE(MAX(id), 0) AS BIGINT) FROM reading_blocks",
+    ))
+    .await?;
+    Ok(discarded)
+}
+
+/// Ends a compaction inside its last transaction: its log rows go, and with them the record
+/// that it is unfinished.
+pub async fn finish_compaction(tx: &mut Tx, lo: i64, hi: i64) -> Result<u64, DbError> {
+    let deleted = delete_log_range(tx, lo, hi).await?;
+    tx.execute(&Sql::new("DELETE FROM reading_compaction"))
+        .await?;
+    Ok(deleted)
+}
+
+/// Deletes the blocks an unfinished compaction committed (ids above its record) and the
+/// record. Their readings are still in the log, so nothing acknowledged is lost; returns
+/// the number of blocks deleted.
+pub async fn discard_unfinished(tx: &mut Tx) -> Result<u64, DbError> {
+    let after: Option<(i64,)> = tx
+        .fetch_optional(&Sql::new("SELECT after_block FROM reading_compaction"))
+        .await?;
+    let Some((after,)) = after else { return Ok(0) };
+    let n = tx
+        .execute(&Sql::new("DELETE FROM reading_blocks WHERE id > $1").bind(after))
+        .await?;
+    tx.execute(&Sql::new("DELETE FROM reading_compaction"))
+        .await?;
+    Ok(n)
+}
+
 const BLOCK_COLUMNS: &str = "id, t_min, t_max, n, v_min, v_max, v_sum, data";
+
+/// `{select} AND level = 0 UNION ALL {select} AND level = 1`: a query over blocks as one
+/// branch per level, each of which the planner answers from that level's partial index
+/// (both SQLite and PostgreSQL use a partial index only when the query's WHERE repeats its
+/// condition literally). `select` must end inside its WHERE clause.
+fn both_levels(select: &str) -> String {
+    format!("{select} AND level = 0 UNION ALL {select} AND level = 1")
+}
 
 /// Blocks of `sensor` that may hold points of [from, to), by id.
 pub async fn blocks_in(
@@ -152,15 +225,16 @@ pub async fn blocks_in(
     from: i64,
     to: i64,
 ) -> Result<Vec<StoredBlock>, DbError> {
+    let select = format!(
+        "SELECT {BLOCK_COLUMNS} FROM reading_blocks \
+         WHERE sensor_num = $1 AND t_max >= $2 AND t_min < $3"
+    );
     let rows: Vec<BlockRow> = db
         .fetch_all(
-            &Sql::new(format!(
-                "SELECT {BLOCK_COLUMNS} FROM reading_blocks \
-                 WHERE sensor_num = $1 AND t_max >= $2 AND t_min < $3 ORDER BY id"
-            ))
-            .bind(i64::from(sensor))
-            .bind(from)
-            .bind(to),
+            &Sql::new(format!("{} ORDER BY id", both_levels(&select)))
+                .bind(i64::from(sensor))
+                .bind(from)
+                .bind(to),
         )
         .await?;
     Ok(rows.into_iter().map(StoredBlock::from).collect())
@@ -168,11 +242,18 @@ pub async fn blocks_in(
 
 /// The block of `sensor` with the greatest `t_max` (ties: the latest written).
 pub async fn last_block(db: &Db, sensor: u32) -> Result<Option<StoredBlock>, DbError> {
+    let last_of = |level: u8| {
+        format!(
+            "SELECT {BLOCK_COLUMNS} FROM (SELECT {BLOCK_COLUMNS} FROM reading_blocks \
+             WHERE sensor_num = $1 AND level = {level} ORDER BY t_max DESC, id DESC LIMIT 1) AS l{level}"
+        )
+    };
     let row: Option<BlockRow> = db
         .fetch_optional(
             &Sql::new(format!(
-                "SELECT {BLOCK_COLUMNS} FROM reading_blocks WHERE sensor_num = $1 \
-                 ORDER BY t_max DESC, id DESC LIMIT 1"
+                "{} UNION ALL {} ORDER BY t_max DESC, id DESC LIMIT 1",
+                last_of(0),
+                last_of(1)
             ))
             .bind(i64::from(sensor)),
         )
@@ -180,9 +261,21 @@ pub async fn last_block(db: &Db, sensor: u32) -> Result<Option<StoredBlock>, DbE
     Ok(row.map(StoredBlock::from))
 }
 
-pub async fn purge_blocks(db: &Db, older_than_ms: i64) -> Result<u64, DbError> {
-    db.execute(&Sql::new("DELETE FROM reading_blocks WHERE t_max < $1").bind(older_than_ms))
-        .await
+/// Ids of blocks whose newest reading is older than `older_than_ms`, at most `limit`. A read,
+/// so the scan holds no write lock; the levels' indexes cover it, so it does not read the
+/// blocks' data.
+pub async fn expired_blocks(db: &Db, older_than_ms: i64, limit: i64) -> Result<Vec<i64>, DbError> {
+    let rows: Vec<(i64,)> = db
+        .fetch_all(
+            &Sql::new(format!(
+                "{} LIMIT $2",
+                both_levels("SELECT id FROM reading_blocks WHERE t_max < $1")
+            ))
+            .bind(older_than_ms)
+            .bind(limit),
+        )
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -191,9 +284,15 @@ pub struct MergeCandidate {
     pub day: i64,
 }
 
-/// (sensor, UTC day) pairs worth merging: a finished day (before `today`) with more than
-/// one block, or any day with more than `many` blocks, which happens today when the
-/// memtable fills every few seconds under heavy ingest.
+/// (sensor, UTC day) pairs with level-0 blocks worth merging: a finished day (before
+/// `today`), whose blocks become one level-1 block, or a day with more than `many` level-0
+/// blocks, which happens today when the memtable fills every few seconds under heavy
+/// ingest. Level 1 holds finished days only, so it is never looked at: this query costs
+/// what level 0 holds, a day or so of blocks, however long the history.
+///
+/// The day is taken from `t_max` (a block never crosses midnight, so it is `t_min`'s day
+/// too) because level 0's (sensor_num, t_max) index then covers the query, which does not
+/// read the blocks' data.
 pub async fn merge_candidates(
     db: &Db,
     today: i64,
@@ -204,9 +303,10 @@ pub async fn merge_candidates(
     // would need floor division, and no sensor reports from then.
     db.fetch_all(
         &Sql::new(
-            "SELECT sensor_num, t_min / 86400000 AS day FROM reading_blocks WHERE t_min >= 0 \
-             GROUP BY sensor_num, t_min / 86400000 \
-             HAVING (t_min / 86400000 < $1 AND COUNT(*) > 1) OR COUNT(*) > $2 \
+            "SELECT sensor_num, t_max / 86400000 AS day FROM reading_blocks \
+             WHERE t_max >= 0 AND level = 0 \
+             GROUP BY sensor_num, t_max / 86400000 \
+             HAVING t_max / 86400000 < $1 OR COUNT(*) > $2 \
              ORDER BY sensor_num, day LIMIT $3",
         )
         .bind(today)
@@ -216,20 +316,49 @@ pub async fn merge_candidates(
     .await
 }
 
-/// All blocks of one sensor within one UTC day, by id.
-pub async fn day_blocks(db: &Db, sensor: i64, day: i64) -> Result<Vec<StoredBlock>, DbError> {
-    let rows: Vec<BlockRow> = db
-        .fetch_all(
-            &Sql::new(format!(
-                "SELECT {BLOCK_COLUMNS} FROM reading_blocks \
-                 WHERE sensor_num = $1 AND t_min >= $2 AND t_min < $3 ORDER BY id"
-            ))
+/// (id, n) of the blocks of one sensor within one UTC day, both levels, by id: what the
+/// merge policy decides on before it reads any data.
+pub async fn day_block_sizes(db: &Db, sensor: i64, day: i64) -> Result<Vec<(i64, i64)>, DbError> {
+    let select = "SELECT id, n FROM reading_blocks \
+                  WHERE sensor_num = $1 AND t_max >= $2 AND t_max < $3";
+    db.fetch_all(
+        &Sql::new(format!("{} ORDER BY id", both_levels(select)))
             .bind(sensor)
             .bind(day * 86_400_000)
             .bind((day + 1) * 86_400_000),
+    )
+    .await
+}
+
+/// The blocks of one sensor within one UTC day with an id of at least `from_id`, both
+/// levels, by id.
+pub async fn day_blocks(
+    db: &Db,
+    sensor: i64,
+    day: i64,
+    from_id: i64,
+) -> Result<Vec<StoredBlock>, DbError> {
+    let select = format!(
+        "SELECT {BLOCK_COLUMNS} FROM reading_blocks \
+         WHERE sensor_num = $1 AND t_max >= $2 AND t_max < $3 AND id >= $4"
+    );
+    let rows: Vec<BlockRow> = db
+        .fetch_all(
+            &Sql::new(format!("{} ORDER BY id", both_levels(&select)))
+                .bind(sensor)
+                .bind(day * 86_400_000)
+                .bind((day + 1) * 86_400_000)
+                .bind(from_id),
         )
         .await?;
     Ok(rows.into_iter().map(StoredBlock::from).collect())
+}
+
+/// Moves a block to level 1 in place (a finished day that has one block): its id, and so
+/// its rank among writes, stays.
+pub async fn promote_block(tx: &mut Tx, id: i64) -> Result<u64, DbError> {
+    tx.execute(&Sql::new("UPDATE reading_blocks SET level = 1 WHERE id = $1").bind(id))
+        .await
 }
 
 pub async fn delete_blocks(tx: &mut Tx, ids: &[i64]) -> Result<(), DbError> {
