@@ -318,13 +318,21 @@ impl Monitor {
         enterprise_id: &str,
         batch: &IngestBatch,
     ) -> Result<HashMap<String, IdAlias>, DbError> {
+        // Only names shaped like ids are looked up, so a batch of codes costs no second
+        // pass over the table and no lock.
+        let candidates: Vec<&str> = batch
+            .readings
+            .iter()
+            .map(|r| r.sensor.as_str())
+            .filter(|name| name.len() == 26 && ulid::Ulid::from_string(name).is_ok())
+            .collect();
+        if candidates.is_empty() {
+            return Ok(HashMap::new());
+        }
         let unknown: std::collections::BTreeSet<&str> = self.alarms.with_table(|table| {
-            batch
-                .readings
-                .iter()
-                .map(|r| r.sensor.as_str())
+            candidates
+                .into_iter()
                 .filter(|name| table.lookup(enterprise_id, name).is_none())
-                .filter(|name| ulid::Ulid::from_string(name).is_ok())
                 .collect()
         });
         let mut aliases = HashMap::new();
