@@ -56,6 +56,7 @@ pub const PUBLIC_ROUTES: &[&str] = &[
         (name = "hazard", description = "Major hazard sources (GB 18218-2018)"),
         (name = "rules", description = "Standards calculators"),
         (name = "monitor", description = "Sensors, ingest, readings and alarms"),
+        (name = "dualprev", description = "Dual prevention: risk points, check tasks, hidden dangers, safety commitments"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -227,6 +228,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::monitor::alarms::routes::router())
         .merge(crate::events::router())
         .merge(crate::monitor::gateway::router())
+        .merge(crate::dualprev::hidden_routes::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -348,6 +350,20 @@ impl Application {
         self.db.close().await;
         Ok(())
     }
+}
+
+/// The platform's periodic work at `now_ms`: monitoring (sensor and enterprise offline,
+/// alarm escalation) and dual prevention (hidden dangers past their deadline). The server runs
+/// it every `monitor.tick_ms`; tests call it with the time they choose.
+pub async fn tick(
+    monitor: &crate::monitor::ingest::Monitor,
+    now_ms: i64,
+) -> Result<(), crate::db::DbError> {
+    monitor.tick(now_ms).await?;
+    if crate::dualprev::hidden::sweep_overdue(monitor.db(), now_ms).await? > 0 {
+        monitor.events.wake();
+    }
+    Ok(())
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed by the call, not at the

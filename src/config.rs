@@ -9,8 +9,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys of [`Settings`], for picking our variables out of the environment.
-const SECTIONS: [&str; 9] = [
-    "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor", "demo",
+const SECTIONS: [&str; 10] = [
+    "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor", "demo", "dualprev",
 ];
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -28,6 +28,65 @@ pub struct Settings {
     pub import: ImportSettings,
     pub monitor: MonitorSettings,
     pub demo: DemoSettings,
+    pub dualprev: DualPrevSettings,
+}
+
+/// Dual prevention: the colour bands of risk grading, the daily commitment deadline, photos.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DualPrevSettings {
+    /// LEC: D above this is red (重大风险).
+    pub lec_red_above: f64,
+    /// LEC: D above this is orange (较大风险).
+    pub lec_orange_above: f64,
+    /// LEC: D above this is yellow (一般风险); at or below, blue (低风险).
+    pub lec_yellow_above: f64,
+    /// LS: R at least this is red.
+    pub ls_red_min: u32,
+    /// LS: R at least this is orange.
+    pub ls_orange_min: u32,
+    /// LS: R at least this is yellow; below, blue.
+    pub ls_yellow_min: u32,
+    /// Asia/Shanghai time of day by which hazardous-chemical enterprises file their daily
+    /// safety commitment, `HH:MM`.
+    pub commitment_deadline: String,
+    /// Largest hidden-danger photo accepted, bytes.
+    pub photo_max_bytes: usize,
+}
+
+impl Default for DualPrevSettings {
+    fn default() -> Self {
+        let b = crate::dualprev::rules::Bands::default();
+        DualPrevSettings {
+            lec_red_above: b.lec_red_above,
+            lec_orange_above: b.lec_orange_above,
+            lec_yellow_above: b.lec_yellow_above,
+            ls_red_min: b.ls_red_min,
+            ls_orange_min: b.ls_orange_min,
+            ls_yellow_min: b.ls_yellow_min,
+            commitment_deadline: "10:00".into(),
+            photo_max_bytes: 10 * 1024 * 1024,
+        }
+    }
+}
+
+impl DualPrevSettings {
+    pub fn bands(&self) -> crate::dualprev::rules::Bands {
+        crate::dualprev::rules::Bands {
+            lec_red_above: self.lec_red_above,
+            lec_orange_above: self.lec_orange_above,
+            lec_yellow_above: self.lec_yellow_above,
+            ls_red_min: self.ls_red_min,
+            ls_orange_min: self.ls_orange_min,
+            ls_yellow_min: self.ls_yellow_min,
+        }
+    }
+
+    /// The commitment deadline as a time of day (validated at load).
+    pub fn commitment_deadline_time(&self) -> chrono::NaiveTime {
+        chrono::NaiveTime::parse_from_str(self.commitment_deadline.trim(), "%H:%M")
+            .unwrap_or(chrono::NaiveTime::MIN)
+    }
 }
 
 /// `yingji demo` only: the simulated readings that keep the demo district alive.
@@ -211,6 +270,7 @@ impl Default for Settings {
             import: ImportSettings::default(),
             monitor: MonitorSettings::default(),
             demo: DemoSettings::default(),
+            dualprev: DualPrevSettings::default(),
         }
     }
 }
@@ -268,6 +328,7 @@ impl fmt::Debug for Settings {
             .field("import", &self.import)
             .field("monitor", &self.monitor)
             .field("demo", &self.demo)
+            .field("dualprev", &self.dualprev)
             .finish()
     }
 }
@@ -358,6 +419,18 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "auth.session_hours, auth.lock_after_failures and auth.lock_minutes must be positive".into(),
             ));
+        }
+        self.dualprev
+            .bands()
+            .validate()
+            .map_err(ConfigError::Invalid)?;
+        if chrono::NaiveTime::parse_from_str(self.dualprev.commitment_deadline.trim(), "%H:%M")
+            .is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "dualprev.commitment_deadline must be HH:MM, got {}",
+                self.dualprev.commitment_deadline
+            )));
         }
         if let Some(url) = self.monitor.mqtt_url.as_deref().filter(|u| !u.is_empty()) {
             crate::monitor::mqtt::parse_url(url)
@@ -459,9 +532,34 @@ interval_s = {demo_interval_s}
 history_hours = {demo_history_hours}
 # ... at this many seconds between readings.
 history_step_s = {demo_history_step_s}
+
+[dualprev]
+# Colour bands of risk grading (STANDARDS.md §2; some enterprises use 400/200/70).
+# LEC, D = L x E x C: above the red edge red (重大), above orange orange (较大), above yellow
+# yellow (一般), otherwise blue (低).
+lec_red_above = {lec_red:?}
+lec_orange_above = {lec_orange:?}
+lec_yellow_above = {lec_yellow:?}
+# LS matrix, R = L x S (1-25): at least the red edge red, and so on.
+ls_red_min = {ls_red}
+ls_orange_min = {ls_orange}
+ls_yellow_min = {ls_yellow}
+# Time of day (Asia/Shanghai) by which hazardous-chemical enterprises file the daily
+# safety commitment; after it a missing commitment is flagged.
+commitment_deadline = "{commitment_deadline}"
+# Largest hidden-danger photo accepted (JPEG, PNG or WebP), bytes.
+photo_max_bytes = {photo_max_bytes}
 "#,
         db = d.db,
         bind = d.bind,
+        lec_red = d.dualprev.lec_red_above,
+        lec_orange = d.dualprev.lec_orange_above,
+        lec_yellow = d.dualprev.lec_yellow_above,
+        ls_red = d.dualprev.ls_red_min,
+        ls_orange = d.dualprev.ls_orange_min,
+        ls_yellow = d.dualprev.ls_yellow_min,
+        commitment_deadline = d.dualprev.commitment_deadline,
+        photo_max_bytes = d.dualprev.photo_max_bytes,
         data_dir = d.data_dir.display(),
         level = d.log.level,
         session_hours = d.auth.session_hours,

@@ -9,6 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission, Role};
+use crate::dualprev::rules;
 use crate::error::{ApiError, ErrorBody};
 use crate::registry::industry;
 use crate::registry::model::{FacilityKind, HazardFlag};
@@ -68,6 +69,37 @@ pub struct Capabilities {
     pub can_replace_boundaries: bool,
     /// May acknowledge, dispose and assign the monitoring alarms in scope.
     pub can_handle_alarms: bool,
+    /// May create, edit and assess risk points and their check tasks in scope.
+    pub can_write_risk: bool,
+    /// May report hidden dangers and record checks in scope.
+    pub can_report_hidden_dangers: bool,
+    /// May file the daily safety commitment of their enterprise.
+    pub can_file_commitment: bool,
+    /// Hidden-danger actions this role may ever take (`rectify`, `submit`, `accept`, `reject`,
+    /// `close`, `list`), for a general and for a major one; the state decides the rest.
+    pub hidden_danger_actions: HiddenDangerActions,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HiddenDangerActions {
+    pub general: Vec<String>,
+    pub major: Vec<String>,
+}
+
+/// Reference lists of dual prevention, and the colour bands in force.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DualPrevMeta {
+    pub hidden_danger_sources: Vec<Label>,
+    pub hidden_danger_categories: Vec<Label>,
+    /// GB 6441-1986 accident types, keyed by code.
+    pub accident_types: Vec<Label>,
+    pub measure_categories: Vec<Label>,
+    /// The eight special operations of GB 30871-2022.
+    pub special_operations: Vec<Label>,
+    pub bands: crate::dualprev::rules::Bands,
+    /// `HH:MM`, Asia/Shanghai.
+    pub commitment_deadline: String,
+    pub photo_max_bytes: usize,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,7 +115,12 @@ pub struct Meta {
     /// GB 18218-2018 Table 2 hazard categories with their critical quantity and β.
     pub hazard_categories: Vec<HazardCategory>,
     pub map: MapMeta,
+    pub dualprev: DualPrevMeta,
     pub capabilities: Capabilities,
+}
+
+fn labels(list: &[(&str, &str, &str)]) -> Vec<Label> {
+    list.iter().map(|(k, zh, en)| label(k, zh, en)).collect()
 }
 
 fn label(key: &str, zh: &str, en: &str) -> Label {
@@ -151,6 +188,16 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
         map: MapMeta {
             style_url: state.settings.map.style_url.clone(),
         },
+        dualprev: DualPrevMeta {
+            hidden_danger_sources: labels(&rules::SOURCES),
+            hidden_danger_categories: labels(&rules::CATEGORIES),
+            accident_types: labels(&rules::ACCIDENT_TYPES),
+            measure_categories: labels(&rules::MEASURE_CATEGORIES),
+            special_operations: labels(&rules::SPECIAL_OPERATIONS),
+            bands: state.settings.dualprev.bands(),
+            commitment_deadline: state.settings.dualprev.commitment_deadline.clone(),
+            photo_max_bytes: state.settings.dualprev.photo_max_bytes,
+        },
         capabilities: Capabilities {
             can_edit_registry: user.role.has(Permission::RegistryWrite)
                 && user.role != Role::Enterprise,
@@ -159,8 +206,23 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
             can_read_audit: user.role.has(Permission::AuditRead),
             can_replace_boundaries: user.role.has(Permission::BoundariesWrite),
             can_handle_alarms: user.role.has(Permission::AlarmHandle),
+            can_write_risk: user.role.has(Permission::RiskWrite),
+            can_report_hidden_dangers: user.role.has(Permission::HiddenDangerReport),
+            can_file_commitment: user.role.has(Permission::CommitmentFile),
+            hidden_danger_actions: HiddenDangerActions {
+                general: allowed_actions(user.role, rules::HdLevel::General),
+                major: allowed_actions(user.role, rules::HdLevel::Major),
+            },
         },
     }))
+}
+
+fn allowed_actions(role: Role, level: rules::HdLevel) -> Vec<String> {
+    rules::HdAction::ALL
+        .into_iter()
+        .filter(|a| rules::role_may(role, *a, level).is_ok())
+        .map(|a| a.key().to_string())
+        .collect()
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

@@ -86,15 +86,35 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Supervisor => {
-                matches!(p, RegistryRead | RegistryWrite | AuditRead | AlarmHandle)
-            }
-            Role::Duty => matches!(p, RegistryRead | AlarmHandle),
+            Role::Supervisor => matches!(
+                p,
+                RegistryRead
+                    | RegistryWrite
+                    | AuditRead
+                    | AlarmHandle
+                    | RiskWrite
+                    | HiddenDangerReport
+            ),
+            // The duty officer turns a monitoring alarm into a hidden danger.
+            Role::Duty => matches!(p, RegistryRead | AlarmHandle | HiddenDangerReport),
             // Leaders watch; they do not handle alarms themselves.
             Role::Leader => matches!(p, RegistryRead),
-            Role::Town => matches!(p, RegistryRead | RegistryWrite | AlarmHandle),
+            // Town staff and grid workers report hidden dangers; risks are graded by the
+            // enterprises and the supervisors.
+            Role::Town => matches!(
+                p,
+                RegistryRead | RegistryWrite | AlarmHandle | HiddenDangerReport
+            ),
             // An enterprise edits its own record; creating records is refused by its scope.
-            Role::Enterprise => matches!(p, RegistryRead | RegistryWrite | AlarmHandle),
+            Role::Enterprise => matches!(
+                p,
+                RegistryRead
+                    | RegistryWrite
+                    | AlarmHandle
+                    | RiskWrite
+                    | HiddenDangerReport
+                    | CommitmentFile
+            ),
         }
     }
 }
@@ -109,6 +129,13 @@ pub enum Permission {
     AuditRead,
     /// Acknowledge, dispose and assign monitoring alarms (within scope).
     AlarmHandle,
+    /// Create, edit and assess risk points; manage their check tasks (within scope).
+    RiskWrite,
+    /// Report hidden dangers and record checks (within scope). Who may move a hidden danger
+    /// from state to state is decided by `dualprev::rules::role_may`.
+    HiddenDangerReport,
+    /// File the daily safety commitment of one's own enterprise.
+    CommitmentFile,
 }
 
 /// Which records a user may see.

@@ -78,15 +78,7 @@ pub enum AlarmKind {
     EnterpriseOffline = 6,
 }
 
-/// The four warning colours, least to most severe, so that `max` gives the worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Colour {
-    Blue,
-    Yellow,
-    Orange,
-    Red,
-}
+pub use crate::colour::Colour;
 
 /// How urgently a duty officer must act.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

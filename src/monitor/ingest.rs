@@ -216,8 +216,8 @@ impl Monitor {
         Ok(())
     }
 
-    /// Runs [`Monitor::tick`] every `every` with the wall clock, and purges old live events
-    /// hourly, until stopped.
+    /// Runs [`crate::app::tick`] (this service's sweep and the other areas' deadlines) every
+    /// `every` with the wall clock, and purges old live events hourly, until stopped.
     pub fn start_ticker(self: &Arc<Self>, every: Duration) -> Ticker {
         let stop = Arc::new(tokio::sync::Notify::new());
         let stopped = stop.clone();
@@ -230,8 +230,8 @@ impl Monitor {
                     _ = tokio::time::sleep(every) => {}
                 }
                 let now = crate::db::now_ms();
-                if let Err(e) = monitor.tick(now).await {
-                    tracing::warn!(error = %e, "alarm sweep failed");
+                if let Err(e) = crate::app::tick(&monitor, now).await {
+                    tracing::warn!(error = %e, "periodic sweep failed");
                 }
                 if now - last_purge > 3_600_000 {
                     last_purge = now;

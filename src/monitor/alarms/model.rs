@@ -54,6 +54,8 @@ pub struct Alarm {
     pub escalation: Escalation,
     pub escalated_at: Option<String>,
     pub updated_at: String,
+    /// The hidden danger created from this alarm, if any.
+    pub hidden_danger_id: Option<String>,
 }
 
 /// One step in an alarm's life.

@@ -16,7 +16,8 @@ const ALARM_SELECT: &str = "SELECT a.id, a.enterprise_id, e.name AS enterprise_n
      a.kind, a.threshold, a.raised_at, a.raised_value, a.cleared_at, a.cleared_value, a.status, \
      a.acknowledged_at, ua.display_name AS acknowledged_by, a.ack_note, a.disposed_at, ud.display_name AS disposed_by, \
      a.dispose_cause, a.dispose_measures, a.dispose_note, a.assignee_id, un.display_name AS assignee_name, \
-     a.escalation, a.escalated_at, a.updated_at ";
+     a.escalation, a.escalated_at, a.updated_at, \
+     (SELECT hd.id FROM hidden_dangers hd WHERE hd.alarm_id = a.id) AS hidden_danger_id ";
 
 const ALARM_FROM: &str = "FROM alarms a JOIN enterprises e ON e.id = a.enterprise_id \
      LEFT JOIN sensors s ON s.id = a.sensor_id \
@@ -57,6 +58,7 @@ struct AlarmRow {
     escalation: String,
     escalated_at: Option<i64>,
     updated_at: i64,
+    hidden_danger_id: Option<String>,
 }
 
 /// The kind stored under `code`; the CHECK constraint admits no other.
@@ -106,6 +108,7 @@ impl AlarmRow {
             escalation: Escalation::parse(&self.escalation).unwrap_or(Escalation::Enterprise),
             escalated_at: time(self.escalated_at),
             updated_at: crate::time::rfc3339(self.updated_at),
+            hidden_danger_id: self.hidden_danger_id,
         }
     }
 }
