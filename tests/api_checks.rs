@@ -96,15 +96,19 @@ async fn measures_with_a_cycle_get_tasks_that_follow_the_measures_when_they_chan
             (&daily["cycle"], &daily["content"], &daily["assignee_name"]),
             (&json!("daily"), &json!("巡检压力表"), &json!("王五"))
         );
-        assert_eq!((&daily["active"], &daily["status"]), (&json!(true), &json!("due")));
+        assert_eq!(
+            (&daily["active"], &daily["status"]),
+            (&json!(true), &json!("due"))
+        );
         assert_eq!(by_index(&list, 2)["cycle"], "weekly");
 
         // Reassign the weekly task to a user: it keeps its assignee when the responsible
         // person changes; a task assigned by default follows.
         let weekly = id(&by_index(&list, 2));
-        let user_id: (String,) = t
-            .db
-            .fetch_optional(&yingji::db::Sql::new("SELECT id FROM users WHERE username = 'enterprise'"))
+        let user_id: (String,) =
+            t.db.fetch_optional(&yingji::db::Sql::new(
+                "SELECT id FROM users WHERE username = 'enterprise'",
+            ))
             .await
             .expect("query")
             .expect("user");
@@ -145,14 +149,24 @@ async fn measures_with_a_cycle_get_tasks_that_follow_the_measures_when_they_chan
         assert_eq!(id(&first), id(&daily), "the task is kept, not replaced");
         assert_eq!(
             (&first["cycle"], &first["content"], &first["assignee_name"]),
-            (&json!("monthly"), &json!("巡检压力表和液位计"), &json!("赵六"))
+            (
+                &json!("monthly"),
+                &json!("巡检压力表和液位计"),
+                &json!("赵六")
+            )
         );
         assert_eq!(
-            (&by_index(&all, 1)["cycle"], &by_index(&all, 1)["assignee_name"]),
+            (
+                &by_index(&all, 1)["cycle"],
+                &by_index(&all, 1)["assignee_name"]
+            ),
             (&json!("weekly"), &json!("赵六"))
         );
         let third = by_index(&all, 2);
-        assert_eq!((&third["active"], &third["status"]), (&json!(false), &Value::Null));
+        assert_eq!(
+            (&third["active"], &third["status"]),
+            (&json!(false), &Value::Null)
+        );
         assert_eq!(third["assignee_name"], "enterprise");
         let active = tasks(&app, &token, &format!("risk_point_id={rp}&active=true")).await;
         assert_eq!(active.len(), 2);
@@ -200,8 +214,18 @@ async fn a_check_is_recorded_once_per_period_within_scope() {
         let f = common::seed_fixture(&t.db).await;
         let app = common::TestApp::spawn(&t.db).await;
         let sup = app.login("supervisor").await;
-        let own = create_point(&app, &sup, &point(&f.a1, json!([measure("巡检", Some("monthly"))]), "王五")).await;
-        let other = create_point(&app, &sup, &point(&f.a2, json!([measure("巡检", Some("monthly"))]), "钱七")).await;
+        let own = create_point(
+            &app,
+            &sup,
+            &point(&f.a1, json!([measure("巡检", Some("monthly"))]), "王五"),
+        )
+        .await;
+        let other = create_point(
+            &app,
+            &sup,
+            &point(&f.a2, json!([measure("巡检", Some("monthly"))]), "钱七"),
+        )
+        .await;
         let own_task = id(&tasks(&app, &sup, &format!("risk_point_id={own}")).await[0]);
         let other_task = id(&tasks(&app, &sup, &format!("risk_point_id={other}")).await[0]);
 
@@ -226,15 +250,24 @@ async fn a_check_is_recorded_once_per_period_within_scope() {
                 json!({"result": "ok", "hidden_danger": {"description": "x", "category": "fire", "level": "general"}}),
                 "hidden_danger",
             ),
-            (json!({"result": "ok", "checked_at": "yesterday"}), "checked_at"),
-            (json!({"result": "ok", "checked_at": "2001-01-01T00:00:00Z"}), "checked_at"),
+            (
+                json!({"result": "ok", "checked_at": "yesterday"}),
+                "checked_at",
+            ),
+            (
+                json!({"result": "ok", "checked_at": "2001-01-01T00:00:00Z"}),
+                "checked_at",
+            ),
         ] {
             let (s, v) = record(&app, &ent, &own_task, body).await;
             assert_eq!((s, v["error"]["field"].as_str()), (422, Some(want)), "{v}");
         }
         let (s, rec) = record(&app, &ent, &own_task, json!({"result": "ok"})).await;
         assert_eq!(s, 201, "{rec}");
-        assert_eq!((&rec["result"], &rec["checker_name"]), (&json!("ok"), &json!("enterprise")));
+        assert_eq!(
+            (&rec["result"], &rec["checker_name"]),
+            (&json!("ok"), &json!("enterprise"))
+        );
         assert!(rec["hidden_danger"].is_null());
         let (s, v) = record(&app, &ent, &own_task, json!({"result": "ok"})).await;
         assert_eq!(s, 409, "{v}");
@@ -308,16 +341,22 @@ async fn missed_periods_are_found_with_explicit_times() {
         let f = common::seed_fixture(&t.db).await;
         let app = common::TestApp::spawn(&t.db).await;
         let sup = app.login("supervisor").await;
-        let rp = create_point(&app, &sup, &point(&f.a1, json!([measure("巡检", Some("daily"))]), "王五")).await;
+        let rp = create_point(
+            &app,
+            &sup,
+            &point(&f.a1, json!([measure("巡检", Some("daily"))]), "王五"),
+        )
+        .await;
         let task = id(&tasks(&app, &sup, &format!("risk_point_id={rp}")).await[0]);
-        let t0: i64 = t
-            .db
-            .fetch_scalar(
-                &yingji::db::Sql::new("SELECT starts_at FROM check_tasks WHERE id = $1").bind(task.as_str()),
+        let t0: i64 =
+            t.db.fetch_scalar(
+                &yingji::db::Sql::new("SELECT starts_at FROM check_tasks WHERE id = $1")
+                    .bind(task.as_str()),
             )
             .await
             .expect("starts_at");
-        let statuses = |d: &checks::CheckTaskDetail| d.periods.iter().map(|p| p.status).collect::<Vec<_>>();
+        let statuses =
+            |d: &checks::CheckTaskDetail| d.periods.iter().map(|p| p.status).collect::<Vec<_>>();
         let detail = checks::detail(&t.db, &task, t0 + 3 * DAY)
             .await
             .expect("detail")
@@ -327,10 +366,17 @@ async fn missed_periods_are_found_with_explicit_times() {
         assert_eq!(detail.task.missed, 3);
 
         let checker = Checker {
-            actor: yingji::audit::Actor { user_id: None, username: "test".into() },
+            actor: yingji::audit::Actor {
+                user_id: None,
+                username: "test".into(),
+            },
             name: "巡检员".into(),
         };
-        let rec = NewRecord { result: "ok".into(), findings: String::new(), checked_at: None };
+        let rec = NewRecord {
+            result: "ok".into(),
+            findings: String::new(),
+            checked_at: None,
+        };
         let mut tx = t.db.begin().await.expect("begin");
         checks::insert_record(&mut tx, &task, &rec, None, &checker, t0 + DAY)
             .await
@@ -338,7 +384,10 @@ async fn missed_periods_are_found_with_explicit_times() {
         tx.commit().await.expect("commit");
         let mut tx = t.db.begin().await.expect("begin");
         let again = checks::insert_record(&mut tx, &task, &rec, None, &checker, t0 + DAY).await;
-        assert!(matches!(again, Err(yingji::error::ApiError::Conflict { .. })), "{again:?}");
+        assert!(
+            matches!(again, Err(yingji::error::ApiError::Conflict { .. })),
+            "{again:?}"
+        );
         drop(tx);
 
         let detail = checks::detail(&t.db, &task, t0 + 3 * DAY)
@@ -346,10 +395,23 @@ async fn missed_periods_are_found_with_explicit_times() {
             .expect("detail")
             .expect("task");
         assert_eq!(statuses(&detail), [Due, Missed, Done, Missed]);
-        assert_eq!(detail.periods[2].record.as_ref().map(|r| r.checker_name.as_str()), Some("巡检员"));
+        assert_eq!(
+            detail.periods[2]
+                .record
+                .as_ref()
+                .map(|r| r.checker_name.as_str()),
+            Some("巡检员")
+        );
 
-        let page = Paging { limit: 50, offset: 0 };
-        let find = |status| Filter { risk_point_id: Some(rp.clone()), status: Some(status), ..Filter::default() };
+        let page = Paging {
+            limit: 50,
+            offset: 0,
+        };
+        let find = |status| Filter {
+            risk_point_id: Some(rp.clone()),
+            status: Some(status),
+            ..Filter::default()
+        };
         for (now, status, n) in [
             (t0, Due, 1),
             (t0, Missed, 0),
@@ -361,7 +423,12 @@ async fn missed_periods_are_found_with_explicit_times() {
             let (items, total) = checks::list(&t.db, &Scope::District, &find(status), page, now)
                 .await
                 .expect("list");
-            assert_eq!((items.len(), total), (n, n as i64), "{status:?} at +{}", (now - t0) / DAY);
+            assert_eq!(
+                (items.len(), total),
+                (n, n as i64),
+                "{status:?} at +{}",
+                (now - t0) / DAY
+            );
         }
         app.stop().await;
     });
@@ -373,7 +440,12 @@ async fn findings_report_a_linked_hidden_danger_in_the_same_transaction() {
         let f = common::seed_fixture(&t.db).await;
         let app = common::TestApp::spawn(&t.db).await;
         let ent = app.login("enterprise").await;
-        let rp = create_point(&app, &ent, &point(&f.a1, json!([measure("巡检", Some("daily"))]), "王五")).await;
+        let rp = create_point(
+            &app,
+            &ent,
+            &point(&f.a1, json!([measure("巡检", Some("daily"))]), "王五"),
+        )
+        .await;
         let task = id(&tasks(&app, &ent, &format!("risk_point_id={rp}")).await[0]);
 
         // An invalid hidden danger: nothing is stored, neither the record nor the danger.
@@ -385,7 +457,11 @@ async fn findings_report_a_linked_hidden_danger_in_the_same_transaction() {
                    "hidden_danger": {"description": "压力表失效", "category": "luck", "level": "general"}}),
         )
         .await;
-        assert_eq!((s, v["error"]["field"].as_str()), (422, Some("hidden_danger.category")), "{v}");
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("hidden_danger.category")),
+            "{v}"
+        );
         let (s, v) = record(
             &app,
             &ent,
@@ -394,7 +470,11 @@ async fn findings_report_a_linked_hidden_danger_in_the_same_transaction() {
                    "hidden_danger": {"enterprise_id": f.a2, "description": "压力表失效", "category": "equipment", "level": "general"}}),
         )
         .await;
-        assert_eq!((s, v["error"]["field"].as_str()), (422, Some("hidden_danger.enterprise_id")), "{v}");
+        assert_eq!(
+            (s, v["error"]["field"].as_str()),
+            (422, Some("hidden_danger.enterprise_id")),
+            "{v}"
+        );
         let count = |sql: &'static str| {
             let db = t.db.clone();
             async move {
@@ -403,8 +483,14 @@ async fn findings_report_a_linked_hidden_danger_in_the_same_transaction() {
                     .expect("count")
             }
         };
-        assert_eq!(count("SELECT CAST(COUNT(*) AS BIGINT) FROM check_records").await, 0);
-        assert_eq!(count("SELECT CAST(COUNT(*) AS BIGINT) FROM hidden_dangers").await, 0);
+        assert_eq!(
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM check_records").await,
+            0
+        );
+        assert_eq!(
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM hidden_dangers").await,
+            0
+        );
 
         let (s, rec) = record(
             &app,
@@ -416,27 +502,44 @@ async fn findings_report_a_linked_hidden_danger_in_the_same_transaction() {
         )
         .await;
         assert_eq!(s, 201, "{rec}");
-        let hd = rec["hidden_danger"]["id"].as_str().expect("hidden danger").to_string();
+        let hd = rec["hidden_danger"]["id"]
+            .as_str()
+            .expect("hidden danger")
+            .to_string();
         assert_eq!(rec["hidden_danger_id"], hd.as_str());
         let (s, got) = app
             .get_json(&ent, &format!("/api/v1/hidden-dangers/{hd}"))
             .await;
         assert_eq!(s, 200);
         assert_eq!(
-            (&got["source"], &got["risk_point_id"], &got["enterprise_id"], &got["state"]),
-            (&json!("self_check"), &json!(rp), &json!(f.a1), &json!("reported"))
+            (
+                &got["source"],
+                &got["risk_point_id"],
+                &got["enterprise_id"],
+                &got["state"]
+            ),
+            (
+                &json!("self_check"),
+                &json!(rp),
+                &json!(f.a1),
+                &json!("reported")
+            )
         );
-        let linked: (Option<String>,) = t
-            .db
-            .fetch_optional(
-                &yingji::db::Sql::new("SELECT hidden_danger_id FROM check_records WHERE task_id = $1")
-                    .bind(task.as_str()),
+        let linked: (Option<String>,) =
+            t.db.fetch_optional(
+                &yingji::db::Sql::new(
+                    "SELECT hidden_danger_id FROM check_records WHERE task_id = $1",
+                )
+                .bind(task.as_str()),
             )
             .await
             .expect("query")
             .expect("record");
         assert_eq!(linked.0.as_deref(), Some(hd.as_str()));
-        assert_eq!(count("SELECT CAST(COUNT(*) AS BIGINT) FROM hidden_dangers").await, 1);
+        assert_eq!(
+            count("SELECT CAST(COUNT(*) AS BIGINT) FROM hidden_dangers").await,
+            1
+        );
         app.stop().await;
     });
 }

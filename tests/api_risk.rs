@@ -80,9 +80,7 @@ async fn a_risk_point_is_created_read_updated_and_deleted_with_an_audit_entry_ea
         assert_eq!((s, &got), (200, &created));
         let (_, list) = app.get_json(&token, "/api/v1/risk-points").await;
         assert_eq!(list["total"], 1);
-        let (_, none) = app
-            .get_json(&token, "/api/v1/risk-points?colour=red")
-            .await;
+        let (_, none) = app.get_json(&token, "/api/v1/risk-points?colour=red").await;
         assert_eq!(none["total"], 0);
         let (_, unassessed) = app
             .get_json(&token, "/api/v1/risk-points?colour=unassessed&q=液氯")
@@ -312,8 +310,14 @@ async fn assessments_grade_the_point_and_are_kept_newest_first_with_their_bands(
         let (_, p) = app
             .get_json(&token, &format!("/api/v1/risk-points/{id}"))
             .await;
-        assert_eq!((&p["colour"], &p["method"]), (&json!("orange"), &json!("lec")));
-        assert_eq!((&p["l"], &p["e"], &p["c"]), (&json!(3.0), &json!(6.0), &json!(15.0)));
+        assert_eq!(
+            (&p["colour"], &p["method"]),
+            (&json!("orange"), &json!("lec"))
+        );
+        assert_eq!(
+            (&p["l"], &p["e"], &p["c"]),
+            (&json!(3.0), &json!(6.0), &json!(15.0))
+        );
         // R = 4 × 5 = 20: red.
         let (s, ls) = assess(&app, &token, &id, json!({"method": "ls", "l": 4, "s": 5})).await;
         assert_eq!(s, 201, "{ls}");
@@ -323,7 +327,13 @@ async fn assessments_grade_the_point_and_are_kept_newest_first_with_their_bands(
             .await;
         assert_eq!(
             (&p["colour"], &p["method"], &p["score"], &p["e"], &p["s"]),
-            (&json!("red"), &json!("ls"), &json!(20.0), &Value::Null, &json!(5.0))
+            (
+                &json!("red"),
+                &json!("ls"),
+                &json!(20.0),
+                &Value::Null,
+                &json!(5.0)
+            )
         );
         assert!(p["assessed_at"].is_string());
         let (_, history) = app
@@ -461,9 +471,18 @@ async fn a_changed_band_setting_changes_the_colour_and_is_stored_with_the_assess
             .await;
         assert_eq!(v["colour"], "orange");
         let (_, bands) = app.get_json(&token, "/api/v1/rules/risk-bands").await;
-        assert_eq!((&bands["lec_red_above"], &bands["ls_red_min"]), (&json!(400.0), &json!(25)));
+        assert_eq!(
+            (&bands["lec_red_above"], &bands["ls_red_min"]),
+            (&json!(400.0), &json!(25))
+        );
         let id = create(&app, &token, &point(Some(&f.a1), "液氯储罐")).await;
-        let (_, a) = assess(&app, &token, &id, json!({"method": "lec", "l": 3, "e": 3, "c": 40})).await;
+        let (_, a) = assess(
+            &app,
+            &token,
+            &id,
+            json!({"method": "lec", "l": 3, "e": 3, "c": 40}),
+        )
+        .await;
         assert_eq!(a["colour"], "orange");
         assert_eq!(a["bands"]["lec_red_above"], 400.0);
         app.stop().await;
@@ -509,7 +528,10 @@ async fn the_roll_ups_give_enterprise_colours_town_counts_and_shades() {
         rollup_fixture(&app, &f, &sup).await;
 
         let (s, ents) = app
-            .get_json(&sup, &format!("/api/v1/risk-map/enterprises?town_code={TOWN_A}"))
+            .get_json(
+                &sup,
+                &format!("/api/v1/risk-map/enterprises?town_code={TOWN_A}"),
+            )
             .await;
         assert_eq!(s, 200, "{ents}");
         assert_eq!(ents["total"], 2);
@@ -519,7 +541,10 @@ async fn the_roll_ups_give_enterprise_colours_town_counts_and_shades() {
         assert_eq!(a1["counts"], counts(1, 0, 1, 0));
         assert_eq!(a1["unassessed"], 1);
         let a2 = &ents["items"][1];
-        assert_eq!((&a2["colour"], &a2["counts"]), (&json!("blue"), &counts(0, 0, 0, 2)));
+        assert_eq!(
+            (&a2["colour"], &a2["counts"]),
+            (&json!("blue"), &counts(0, 0, 0, 2))
+        );
         let (_, all) = app.get_json(&sup, "/api/v1/risk-map/enterprises").await;
         assert_eq!(all["total"], 3);
 
@@ -538,7 +563,10 @@ async fn the_roll_ups_give_enterprise_colours_town_counts_and_shades() {
         // floor one step below the worst (red).
         assert_eq!(a["shade"], "orange");
         let b = town(&towns, TOWN_B);
-        assert_eq!((&b["points"], &b["shade"]), (&counts(0, 0, 1, 0), &json!("yellow")));
+        assert_eq!(
+            (&b["points"], &b["shade"]),
+            (&counts(0, 0, 1, 0), &json!("yellow"))
+        );
         let empty = towns["items"]
             .as_array()
             .and_then(|a| {
@@ -547,7 +575,10 @@ async fn the_roll_ups_give_enterprise_colours_town_counts_and_shades() {
                     .cloned()
             })
             .expect("a third town");
-        assert_eq!((&empty["points"], &empty["shade"]), (&counts(0, 0, 0, 0), &Value::Null));
+        assert_eq!(
+            (&empty["points"], &empty["shade"]),
+            (&counts(0, 0, 0, 0), &Value::Null)
+        );
 
         // Scope: the town sees only its own counts, the enterprise only itself.
         let town_token = app.login("town").await;
@@ -594,9 +625,16 @@ async fn the_map_layers_are_feature_collections_of_points_and_town_polygons_in_s
                 .expect("feature")
         };
         let p1 = by_id(&ids[0]);
-        assert_eq!(p1["geometry"], json!({"type": "Point", "coordinates": [117.1, 39.4]}));
         assert_eq!(
-            (&p1["properties"]["colour"], &p1["properties"]["score"], &p1["properties"]["method"]),
+            p1["geometry"],
+            json!({"type": "Point", "coordinates": [117.1, 39.4]})
+        );
+        assert_eq!(
+            (
+                &p1["properties"]["colour"],
+                &p1["properties"]["score"],
+                &p1["properties"]["method"]
+            ),
             (&json!("red"), &json!(20.0), &json!("ls"))
         );
         assert_eq!(p1["properties"]["enterprise_name"], "甲一化工有限公司");

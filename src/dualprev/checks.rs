@@ -278,8 +278,8 @@ pub async fn sync_tasks(
         match wanted {
             Some((m, cycle)) => {
                 let restart = !t.active || t.cycle != cycle.key();
-                let follows_default =
-                    t.assignee_id.is_none() && previous_responsible == Some(t.assignee_name.as_str());
+                let follows_default = t.assignee_id.is_none()
+                    && previous_responsible == Some(t.assignee_name.as_str());
                 let assignee = if follows_default {
                     responsible_person
                 } else {
@@ -420,7 +420,12 @@ async fn recorded(
     Ok((periods, last))
 }
 
-async fn load(db: &Db, scope: &Scope, filter: &Filter, now_ms: i64) -> Result<Vec<CheckTask>, DbError> {
+async fn load(
+    db: &Db,
+    scope: &Scope,
+    filter: &Filter,
+    now_ms: i64,
+) -> Result<Vec<CheckTask>, DbError> {
     let f = filter.sql(scope);
     let sql = Sql {
         text: format!(
@@ -489,7 +494,9 @@ pub async fn detail(db: &Db, id: &str, now_ms: i64) -> Result<Option<CheckTaskDe
         )
         .await?;
     let last: Option<i64> = db
-        .fetch_scalar(&Sql::new("SELECT MAX(checked_at) FROM check_records WHERE task_id = $1").bind(id))
+        .fetch_scalar(
+            &Sql::new("SELECT MAX(checked_at) FROM check_records WHERE task_id = $1").bind(id),
+        )
         .await?;
     let by_start: HashMap<i64, RecordRow> =
         records.into_iter().map(|x| (x.period_start, x)).collect();
@@ -642,7 +649,12 @@ fn checker(user: &CurrentUser) -> Checker {
     }
 }
 
-async fn visible(state: &AppState, user: &CurrentUser, id: &str, now_ms: i64) -> Result<CheckTaskDetail, ApiError> {
+async fn visible(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    now_ms: i64,
+) -> Result<CheckTaskDetail, ApiError> {
     let d = detail(&state.db, id, now_ms)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -714,7 +726,9 @@ async fn get_task(
     Path(id): Path<String>,
 ) -> Result<Json<CheckTaskDetail>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    Ok(Json(visible(&state, &user, &id, crate::db::now_ms()).await?))
+    Ok(Json(
+        visible(&state, &user, &id, crate::db::now_ms()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -901,7 +915,10 @@ async fn create_record(
     let task = visible(&state, &user, &id, now).await?.task;
     let result = input.result.trim();
     if !matches!(result, "ok" | "findings") {
-        return Err(ApiError::validation("result", "result must be ok or findings"));
+        return Err(ApiError::validation(
+            "result",
+            "result must be ok or findings",
+        ));
     }
     let findings = non_empty(&input.findings).unwrap_or_default().to_string();
     if findings.chars().count() > 4000 {
@@ -918,14 +935,24 @@ async fn create_record(
     }
     let checked_at = non_empty(&input.checked_at)
         .map(|s| {
-            crate::time::parse_time(s)
-                .ok_or_else(|| ApiError::validation("checked_at", "checked_at must be an RFC 3339 time"))
+            crate::time::parse_time(s).ok_or_else(|| {
+                ApiError::validation("checked_at", "checked_at must be an RFC 3339 time")
+            })
         })
         .transpose()?;
     // A few minutes of clock skew between a phone and the server are tolerated.
-    let checked_at = checked_at.map(|t| if t > now && t <= now + 5 * 60_000 { now } else { t });
+    let checked_at = checked_at.map(|t| {
+        if t > now && t <= now + 5 * 60_000 {
+            now
+        } else {
+            t
+        }
+    });
     if checked_at.is_some_and(|t| t > now) {
-        return Err(ApiError::validation("checked_at", "checked_at is in the future"));
+        return Err(ApiError::validation(
+            "checked_at",
+            "checked_at is in the future",
+        ));
     }
     let hidden_danger = match input.hidden_danger.filter(|v| !v.is_null()) {
         None => None,
@@ -972,8 +999,15 @@ async fn create_record(
         checked_at,
     };
     let mut tx = state.db.begin().await?;
-    let (record, hidden_danger) =
-        insert_record(&mut tx, &id, &rec, hidden_danger.as_ref(), &checker(&user), now).await?;
+    let (record, hidden_danger) = insert_record(
+        &mut tx,
+        &id,
+        &rec,
+        hidden_danger.as_ref(),
+        &checker(&user),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     if hidden_danger.is_some() {
         state.monitor.events.wake();

@@ -455,7 +455,7 @@ pub async fn list(
     let (rows, total) = db
         .fetch_page::<Row>(
             FROM,
-            SELECT,
+            &format!("{SELECT}{FROM}"),
             filter.sql(scope),
             "ORDER BY rp.colour_rank DESC, e.name, rp.name, rp.id",
             Some(paging),
@@ -527,8 +527,8 @@ pub fn grade(input: &AssessmentInput, bands: &Bands) -> Result<Graded, ApiError>
             })
         }
         "ls" => {
-            let r =
-                rules::ls(factor("l", input.l)?, factor("s", input.s)?, bands).map_err(factor_error)?;
+            let r = rules::ls(factor("l", input.l)?, factor("s", input.s)?, bands)
+                .map_err(factor_error)?;
             Ok(Graded {
                 method: "ls",
                 l: f64::from(r.l),

@@ -260,7 +260,8 @@ async fn assess(
         user.display_name.clone()
     };
     let mut tx = state.db.begin().await?;
-    let assessment = risk::assess(&mut tx, &id, &graded, &bands, Some(&user.id), &name, now).await?;
+    let assessment =
+        risk::assess(&mut tx, &id, &graded, &bands, Some(&user.id), &name, now).await?;
     let after = risk::get_tx(&mut tx, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
