@@ -280,9 +280,15 @@ async fn a_check_is_recorded_once_per_period_within_scope() {
         assert_eq!(detail["periods"][0]["record"]["id"], rec["id"]);
         assert!(detail["last_checked_at"].is_string());
         let done = tasks(&app, &sup, "status=done").await;
-        assert_eq!(done.iter().map(id).collect::<Vec<_>>(), [own_task.clone()]);
+        assert_eq!(
+            done.iter().map(id).collect::<Vec<_>>(),
+            vec![own_task.as_str()]
+        );
         let due = tasks(&app, &sup, "status=due").await;
-        assert_eq!(due.iter().map(id).collect::<Vec<_>>(), [other_task.clone()]);
+        assert_eq!(
+            due.iter().map(id).collect::<Vec<_>>(),
+            vec![other_task.as_str()]
+        );
         let (s, _) = app.get_json(&sup, "/api/v1/check-tasks?status=late").await;
         assert_eq!(s, 422);
 

@@ -46,6 +46,9 @@ async fn assess(app: &common::TestApp, token: &str, id: &str, body: Value) -> (u
     .await
 }
 
+/// A change that spoils a valid body.
+type Change = Box<dyn Fn(&mut Value)>;
+
 fn field(v: &Value) -> &str {
     v["error"]["field"].as_str().unwrap_or("")
 }
@@ -136,7 +139,7 @@ async fn invalid_risk_points_are_refused_naming_the_field() {
         let f = common::seed_fixture(&t.db).await;
         let app = common::TestApp::spawn(&t.db).await;
         let token = app.login("supervisor").await;
-        let cases: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        let cases: Vec<(&str, Change)> = vec![
             ("name", Box::new(|v| v["name"] = json!("  "))),
             ("name", Box::new(|v| v["name"] = json!("危".repeat(201)))),
             ("kind", Box::new(|v| v["kind"] = json!("warehouse"))),
