@@ -229,6 +229,8 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::events::router())
         .merge(crate::monitor::gateway::router())
         .merge(crate::dualprev::hidden_routes::router())
+        .merge(crate::dualprev::risk_routes::router())
+        .merge(crate::dualprev::checks::router())
 }
 
 /// The whole router and its OpenAPI document.
