@@ -3,6 +3,9 @@
 //! closure, listing for supervision, and the daily safety commitment of hazardous-chemical
 //! enterprises. `rules` is pure; the other files hold each area's store and routes.
 
+pub mod commitments;
 pub mod hidden;
 pub mod hidden_routes;
+pub mod report;
 pub mod rules;
+pub mod stats;
