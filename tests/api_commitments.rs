@@ -406,8 +406,8 @@ async fn a_declared_safe_state_with_a_high_alarm_or_an_open_major_hidden_danger_
 
         let ent = app.login("enterprise").await;
         let admin = app.login("admin").await;
-        let today = day(today());
         let yesterday = day(today() - Duration::days(1));
+        let today = day(today());
 
         let (s, c) = file(&app, &ent, body(&today, json!([]), true)).await;
         assert_eq!(s, 201, "{c}");

@@ -524,7 +524,12 @@ fn non_empty(v: &Option<String>) -> Option<&str> {
 }
 
 fn parse_day(field: &str, v: &str) -> Result<NaiveDate, ApiError> {
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+    let v = v.trim();
+    // chrono would read `26-3-1` as the year 26.
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .filter(|_| v.len() == 10)
+        .ok_or(())
         .map_err(|_| ApiError::validation(field, format!("{field} must be a date YYYY-MM-DD")))
 }
 
@@ -558,7 +563,7 @@ pub async fn list(
     let (rows, total) = db
         .fetch_page::<Row>(
             FROM,
-            SELECT,
+            &format!("{SELECT}{FROM}"),
             filter,
             "ORDER BY c.day DESC, e.name, c.id",
             Some(paging),

@@ -83,7 +83,13 @@ pub fn task_periods(
 /// The first day of a month given as `YYYY-MM`.
 pub fn parse_month(v: &str) -> Option<NaiveDate> {
     let v = v.trim();
-    if v.len() != 7 {
+    let b = v.as_bytes();
+    let shaped = b.len() == 7
+        && b[4] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || c.is_ascii_digit());
+    if !shaped {
         return None;
     }
     NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d").ok()
@@ -644,5 +650,6 @@ mod tests {
         assert_eq!(parse_month("2025-4"), None);
         assert_eq!(parse_month("2025-13"), None);
         assert_eq!(parse_month("2025-04-01"), None);
+        assert_eq!(parse_month("25-4-01"), None);
     }
 }

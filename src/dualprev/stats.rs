@@ -104,15 +104,22 @@ impl Period {
 /// names, a `to` the last, so `from=2026-01&to=2026-03` is the whole first quarter.
 pub fn parse_bound(v: &str, is_to: bool) -> Option<NaiveDate> {
     let v = v.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(v, "%Y-%m-%d") {
-        return Some(d);
+    // chrono reads `26-1-1` as the year 26; only the full shapes are bounds.
+    let shaped = |pattern: &str| {
+        v.len() == pattern.len()
+            && v.bytes()
+                .zip(pattern.bytes())
+                .all(|(c, p)| if p == b'd' { c.is_ascii_digit() } else { c == p })
+    };
+    if shaped("dddd-dd-dd") {
+        return NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
     }
-    let (first, period) = if v.len() == 7 {
+    let (first, period) = if shaped("dddd-dd") {
         (
             NaiveDate::parse_from_str(&format!("{v}-01"), "%Y-%m-%d").ok()?,
             Period::Month,
         )
-    } else if v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()) {
+    } else if shaped("dddd") {
         (
             NaiveDate::parse_from_str(&format!("{v}-01-01"), "%Y-%m-%d").ok()?,
             Period::Year,
