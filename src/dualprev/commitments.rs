@@ -281,7 +281,7 @@ pub struct Commitment {
 }
 
 const SELECT: &str = "SELECT c.id, c.enterprise_id, e.name AS enterprise_name, c.town_code, u.name AS town_name, c.day, \
-     c.committed_at, cu.display_name AS committed_by, c.committer, c.hazard_sources, c.ops_hot_work, c.ops_confined_space, \
+     c.committed_at, CASE WHEN cu.display_name = '' THEN cu.username ELSE cu.display_name END AS committed_by, c.committer, c.hazard_sources, c.ops_hot_work, c.ops_confined_space, \
      c.ops_blind_plate, c.ops_height, c.ops_lifting, c.ops_temp_power, c.ops_excavation, c.ops_road_closure, \
      c.startup_shutdown, c.maintenance, c.safe_state, c.notes, c.late, c.contradictions ";
 
