@@ -153,7 +153,10 @@ async fn an_enterprise_files_its_commitment_once_a_day_with_audit_and_live_event
         let (s, list) = app
             .get_json(
                 &sup,
-                &format!("/api/v1/commitments?enterprise_id={}&from={today}&to={today}", f.a1),
+                &format!(
+                    "/api/v1/commitments?enterprise_id={}&from={today}&to={today}",
+                    f.a1
+                ),
             )
             .await;
         assert_eq!(s, 200);
@@ -179,7 +182,8 @@ async fn refusals_name_the_field_and_only_enterprises_and_admins_file() {
         let store = add_unit(&t.db, &f.a1, "二号库房", true).await;
         let foreign = add_unit(&t.db, &f.b1, "乙罐区", true).await;
         t.db.execute(
-            &Sql::new("UPDATE enterprises SET flags = ',warehousing,' WHERE id = $1").bind(f.a2.as_str()),
+            &Sql::new("UPDATE enterprises SET flags = ',warehousing,' WHERE id = $1")
+                .bind(f.a2.as_str()),
         )
         .await
         .expect("flags");
@@ -188,11 +192,14 @@ async fn refusals_name_the_field_and_only_enterprises_and_admins_file() {
         let admin = app.login("admin").await;
         let today_d = today();
         let today = day(today_d);
-        let both = json!([{"unit_id": tank, "state": "normal"}, {"unit_id": store, "state": "shutdown"}]);
+        let both =
+            json!([{"unit_id": tank, "state": "normal"}, {"unit_id": store, "state": "shutdown"}]);
 
-        let refused = |field: &'static str| move |(s, v): (u16, Value)| {
-            assert_eq!(s, 422, "{field}: {v}");
-            assert_eq!(v["error"]["field"], field, "{v}");
+        let refused = |field: &'static str| {
+            move |(s, v): (u16, Value)| {
+                assert_eq!(s, 422, "{field}: {v}");
+                assert_eq!(v["error"]["field"], field, "{v}");
+            }
         };
         // Not a hazardous-chemical enterprise.
         let mut b = body(&today, json!([]), true);
@@ -201,7 +208,11 @@ async fn refusals_name_the_field_and_only_enterprises_and_admins_file() {
         // An administrator names the enterprise.
         refused("enterprise_id")(file(&app, &admin, body(&today, both.clone(), true)).await);
         // An enterprise files only for itself.
-        let mut b = body(&today, json!([{"unit_id": foreign, "state": "normal"}]), true);
+        let mut b = body(
+            &today,
+            json!([{"unit_id": foreign, "state": "normal"}]),
+            true,
+        );
         b["enterprise_id"] = json!(f.b1);
         refused("enterprise_id")(file(&app, &ent, b).await);
         // Another enterprise's unit, a unit left out, an unknown state.
@@ -218,7 +229,12 @@ async fn refusals_name_the_field_and_only_enterprises_and_admins_file() {
             .await,
         );
         refused("hazard_sources")(
-            file(&app, &ent, body(&today, json!([{"unit_id": tank, "state": "normal"}]), true)).await,
+            file(
+                &app,
+                &ent,
+                body(&today, json!([{"unit_id": tank, "state": "normal"}]), true),
+            )
+            .await,
         );
         refused("hazard_sources[0].state")(
             file(
@@ -240,8 +256,22 @@ async fn refusals_name_the_field_and_only_enterprises_and_admins_file() {
         b["operations"] = json!({"welding": 1});
         refused("operations.welding")(file(&app, &ent, b).await);
         // Days: not tomorrow, not the day before yesterday, a real date.
-        refused("day")(file(&app, &ent, body(&day(today_d + Duration::days(1)), both.clone(), true)).await);
-        refused("day")(file(&app, &ent, body(&day(today_d - Duration::days(2)), both.clone(), true)).await);
+        refused("day")(
+            file(
+                &app,
+                &ent,
+                body(&day(today_d + Duration::days(1)), both.clone(), true),
+            )
+            .await,
+        );
+        refused("day")(
+            file(
+                &app,
+                &ent,
+                body(&day(today_d - Duration::days(2)), both.clone(), true),
+            )
+            .await,
+        );
         refused("day")(file(&app, &ent, body("2026-02-30", both.clone(), true)).await);
         // The committer and the declaration itself are required.
         let mut b = body(&today, both.clone(), true);
@@ -260,7 +290,12 @@ async fn refusals_name_the_field_and_only_enterprises_and_admins_file() {
         }
         // Nothing was stored by any refusal; the valid one still goes through.
         assert_eq!(
-            count(&t.db, "SELECT CAST(COUNT(*) AS BIGINT) FROM commitments WHERE day <> $1", "").await,
+            count(
+                &t.db,
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM commitments WHERE day <> $1",
+                ""
+            )
+            .await,
             0
         );
         let mut b = body(&today, both.clone(), true);
@@ -328,12 +363,16 @@ async fn a_commitment_for_yesterday_is_late_and_the_board_shows_late_missing_and
 
         // A non-hazardous-chemical enterprise is not on the board.
         t.db.execute(
-            &Sql::new("UPDATE enterprises SET flags = ',warehousing,' WHERE id = $1").bind(f.a2.as_str()),
+            &Sql::new("UPDATE enterprises SET flags = ',warehousing,' WHERE id = $1")
+                .bind(f.a2.as_str()),
         )
         .await
         .expect("flags");
         let (_, b) = app
-            .get_json(&sup, &format!("/api/v1/commitments/board?day={yesterday}&status=missing"))
+            .get_json(
+                &sup,
+                &format!("/api/v1/commitments/board?day={yesterday}&status=missing"),
+            )
             .await;
         assert_eq!(b["totals"]["enterprises"], 2);
         assert_eq!(b["items"].as_array().expect("items").len(), 1);

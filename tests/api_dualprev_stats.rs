@@ -200,7 +200,10 @@ async fn statistics_per_town_industry_and_enterprise_match_the_hand_counts() {
             v["periods"],
             json!(["2025-01", "2025-02", "2025-03", "2025-04", "2025-05"])
         );
-        assert_eq!((v["from"].as_str(), v["to"].as_str()), (Some("2025-01-01"), Some("2025-05-31")));
+        assert_eq!(
+            (v["from"].as_str(), v["to"].as_str()),
+            (Some("2025-01-01"), Some("2025-05-31"))
+        );
         assert_eq!(
             cells(&v),
             vec![
@@ -254,15 +257,26 @@ async fn statistics_per_town_industry_and_enterprise_match_the_hand_counts() {
                 "/api/v1/hidden-dangers/stats?group=enterprise&period=day&from=2025-04-01&to=2025-04-01",
             )
             .await;
-        assert_eq!(cells(&v), vec![cell(&f.a1, "2025-04-01", [1, 1, 1, 1], Some(1.0))]);
+        assert_eq!(
+            cells(&v),
+            vec![cell(&f.a1, "2025-04-01", [1, 1, 1, 1], Some(1.0))]
+        );
 
         // The dashboard's summary.
         let (s, v) = app
-            .get_json(&sup, "/api/v1/hidden-dangers/stats/summary?from=2025-01-01&to=2025-12-31")
+            .get_json(
+                &sup,
+                "/api/v1/hidden-dangers/stats/summary?from=2025-01-01&to=2025-12-31",
+            )
             .await;
         assert_eq!(s, 200, "{v}");
         assert_eq!(
-            (v["found"].as_i64(), v["major"].as_i64(), v["closed"].as_i64(), v["overdue"].as_i64()),
+            (
+                v["found"].as_i64(),
+                v["major"].as_i64(),
+                v["closed"].as_i64(),
+                v["overdue"].as_i64()
+            ),
             (Some(7), Some(2), Some(3), Some(2))
         );
         assert_eq!(v["rectification_rate"].as_f64(), Some(3.0 / 7.0));
@@ -284,9 +298,15 @@ async fn statistics_keep_to_scope_and_refuse_bad_parameters() {
         assert_eq!(keys, expected);
         let ent = app.login("enterprise").await;
         let (_, v) = app.get_json(&ent, q).await;
-        assert_eq!(cells(&v), vec![cell(&f.a1, "2025", [3, 1, 2, 1], Some(2.0 / 3.0))]);
+        assert_eq!(
+            cells(&v),
+            vec![cell(&f.a1, "2025", [3, 1, 2, 1], Some(2.0 / 3.0))]
+        );
         let (_, v) = app
-            .get_json(&ent, "/api/v1/hidden-dangers/stats/summary?from=2025&to=2025")
+            .get_json(
+                &ent,
+                "/api/v1/hidden-dangers/stats/summary?from=2025&to=2025",
+            )
             .await;
         assert_eq!(v["found"], 3);
 
@@ -329,7 +349,9 @@ async fn the_stats_route_is_not_taken_for_a_hidden_danger_id() {
         assert_eq!(v["group"], "town");
         assert_eq!(v["period"], "month");
         assert_eq!(v["periods"].as_array().expect("periods").len(), 12);
-        let (s, v) = app.get_json(&sup, "/api/v1/hidden-dangers/stats/summary").await;
+        let (s, v) = app
+            .get_json(&sup, "/api/v1/hidden-dangers/stats/summary")
+            .await;
         assert_eq!(s, 200, "{v}");
         assert!(v["found"].is_i64());
         // The id route still answers for a real id.
@@ -407,7 +429,10 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
         checks(&t.db, &f).await;
         let app = common::TestApp::spawn(&t.db).await;
         let ent = app.login("enterprise").await;
-        let path = format!("/api/v1/enterprises/{}/self-check-report?month=2025-04", f.a1);
+        let path = format!(
+            "/api/v1/enterprises/{}/self-check-report?month=2025-04",
+            f.a1
+        );
         let (s, r) = app.get_json(&ent, &path).await;
         assert_eq!(s, 200, "{r}");
         assert_eq!(r["enterprise"]["name"], "甲一化工有限公司");
@@ -436,13 +461,19 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
         assert_eq!(ids, vec!["hd2", "hd7"]);
         assert_eq!(r["hidden_dangers"][0]["overdue"], true);
         assert_eq!(r["hidden_dangers"][0]["state"], "closed");
-        assert_eq!(r["hidden_dangers"][0]["closed_at"], "2025-04-03T00:00:00.000Z");
+        assert_eq!(
+            r["hidden_dangers"][0]["closed_at"],
+            "2025-04-03T00:00:00.000Z"
+        );
 
         // March holds the general one found a millisecond before Shanghai midnight.
         let (_, m) = app
             .get_json(
                 &ent,
-                &format!("/api/v1/enterprises/{}/self-check-report?month=2025-03", f.a1),
+                &format!(
+                    "/api/v1/enterprises/{}/self-check-report?month=2025-03",
+                    f.a1
+                ),
             )
             .await;
         assert_eq!(m["hidden_danger_counts"]["found"], 1);
@@ -458,11 +489,14 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
             .to_str()
             .expect("disposition")
             .to_string();
-        assert!(disposition.starts_with("attachment; filename="), "{disposition}");
+        assert!(
+            disposition.starts_with("attachment; filename="),
+            "{disposition}"
+        );
         assert!(disposition.contains("2025-04.xlsx"), "{disposition}");
         let bytes = resp.bytes().await.expect("bytes");
-        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec()))
-            .expect("workbook");
+        let mut wb: Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("workbook");
         assert_eq!(wb.sheet_names(), vec!["汇总", "隐患清单", "排查任务"]);
         let summary = wb.worksheet_range("汇总").expect("summary");
         let value_of = |label: &str| {
@@ -471,7 +505,10 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
                 .find(|row| row.first() == Some(&Data::String(label.into())))
                 .and_then(|row| row.get(1).cloned())
         };
-        assert_eq!(value_of("企业名称"), Some(Data::String("甲一化工有限公司".into())));
+        assert_eq!(
+            value_of("企业名称"),
+            Some(Data::String("甲一化工有限公司".into()))
+        );
         assert_eq!(value_of("发现隐患"), Some(Data::Float(2.0)));
         assert_eq!(value_of("重大隐患"), Some(Data::Float(1.0)));
         assert_eq!(value_of("超期"), Some(Data::Float(1.0)));
@@ -481,7 +518,10 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
         assert_eq!(list.get((0, 7)), Some(&Data::String("隐患描述".into())));
         assert_eq!(list.get((1, 7)), Some(&Data::String("隐患hd2".into())));
         assert_eq!(list.get((1, 3)), Some(&Data::String("重大".into())));
-        assert_eq!(list.get((1, 1)), Some(&Data::String("2025-04-01 00:00:00".into())));
+        assert_eq!(
+            list.get((1, 1)),
+            Some(&Data::String("2025-04-01 00:00:00".into()))
+        );
         assert_eq!(list.get((1, 12)), Some(&Data::String("是".into())));
         let tasks = wb.worksheet_range("排查任务").expect("tasks");
         assert_eq!(tasks.height(), 3);
@@ -490,7 +530,10 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
         let (s, _) = app
             .get_json(
                 &ent,
-                &format!("/api/v1/enterprises/{}/self-check-report?month=2025-04", f.a2),
+                &format!(
+                    "/api/v1/enterprises/{}/self-check-report?month=2025-04",
+                    f.a2
+                ),
             )
             .await;
         assert_eq!(s, 404);
@@ -498,20 +541,24 @@ async fn the_monthly_self_check_report_counts_checks_and_hidden_dangers_as_json_
         let (s, _) = app
             .get_json(
                 &town,
-                &format!("/api/v1/enterprises/{}/self-check-report?month=2025-04", f.b1),
+                &format!(
+                    "/api/v1/enterprises/{}/self-check-report?month=2025-04",
+                    f.b1
+                ),
             )
             .await;
         assert_eq!(s, 404);
         let (s, v) = app
             .get_json(
                 &town,
-                &format!("/api/v1/enterprises/{}/self-check-report?month=2025-4", f.a1),
+                &format!(
+                    "/api/v1/enterprises/{}/self-check-report?month=2025-4",
+                    f.a1
+                ),
             )
             .await;
         assert_eq!((s, v["error"]["field"].as_str()), (422, Some("month")));
-        let (s, v) = app
-            .get_json(&town, &format!("{path}&format=pdf"))
-            .await;
+        let (s, v) = app.get_json(&town, &format!("{path}&format=pdf")).await;
         assert_eq!((s, v["error"]["field"].as_str()), (422, Some("format")));
         app.stop().await;
     });

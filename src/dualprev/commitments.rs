@@ -114,12 +114,9 @@ pub fn parse_operations(v: Option<&Value>) -> Result<Operations, FieldError> {
         }
         let n = match value {
             Value::Null => 0,
-            Value::Number(n) => n.as_i64().ok_or_else(|| {
-                (
-                    field.clone(),
-                    format!("{field} must be a whole number"),
-                )
-            })?,
+            Value::Number(n) => n
+                .as_i64()
+                .ok_or_else(|| (field.clone(), format!("{field} must be a whole number")))?,
             _ => return Err((field.clone(), format!("{field} must be a number"))),
         };
         if !(0..=MAX_OPERATIONS).contains(&n) {
@@ -891,8 +888,10 @@ mod tests {
     #[test]
     fn operations_default_to_zero_and_take_the_eight_keys() {
         assert_eq!(parse_operations(None), Ok(Operations::default()));
-        let ops = parse_operations(Some(&json!({"hot_work": 2, "road_closure": 1, "height": null})))
-            .expect("ops");
+        let ops = parse_operations(Some(
+            &json!({"hot_work": 2, "road_closure": 1, "height": null}),
+        ))
+        .expect("ops");
         assert_eq!((ops.hot_work, ops.road_closure, ops.height), (2, 1, 0));
         assert_eq!(ops.total(), 3);
         let all: serde_json::Map<String, Value> = rules::SPECIAL_OPERATIONS
@@ -928,10 +927,7 @@ mod tests {
     }
 
     fn units() -> Vec<(String, String)> {
-        vec![
-            ("u1".into(), "罐区".into()),
-            ("u2".into(), "仓库".into()),
-        ]
+        vec![("u1".into(), "罐区".into()), ("u2".into(), "仓库".into())]
     }
 
     fn s(unit: &str, state: &str) -> HazardSourceState {
@@ -945,8 +941,8 @@ mod tests {
 
     #[test]
     fn every_major_hazard_source_is_declared_once_in_a_known_state() {
-        let ok = check_hazard_sources(&[s("u2", "shutdown"), s("u1", "normal")], &units())
-            .expect("ok");
+        let ok =
+            check_hazard_sources(&[s("u2", "shutdown"), s("u1", "normal")], &units()).expect("ok");
         assert_eq!(
             ok.iter()
                 .map(|x| (x.unit_id.as_str(), x.name.as_str(), x.state.as_str()))

@@ -247,7 +247,10 @@ pub async fn build(
                  WHERE enterprise_id = $1 AND period_start >= $2 AND period_start < $3",
             )
             .bind(enterprise.id.as_str())
-            .bind(rules::shanghai_ms(month - Duration::days(370), NaiveTime::MIN))
+            .bind(rules::shanghai_ms(
+                month - Duration::days(370),
+                NaiveTime::MIN,
+            ))
             .bind(month_end),
         )
         .await?;
@@ -526,8 +529,9 @@ async fn report(
     let now = crate::db::now_ms();
     let month = match p.month.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         None => Cycle::Monthly.period_start_day(rules::shanghai_day(now)),
-        Some(m) => parse_month(m)
-            .ok_or_else(|| ApiError::validation("month", "month must be YYYY-MM"))?,
+        Some(m) => {
+            parse_month(m).ok_or_else(|| ApiError::validation("month", "month must be YYYY-MM"))?
+        }
     };
     let xlsx_wanted = match p.format.as_deref().map(str::trim).unwrap_or("json") {
         "" | "json" => false,
@@ -634,9 +638,15 @@ mod tests {
     fn a_task_counts_from_its_start_and_an_inactive_one_only_where_recorded() {
         let (m0, m1) = (at("2025-04-01"), at("2025-05-01"));
         let now = at("2025-06-01");
-        let c = task_periods(Cycle::Daily, at("2025-04-21") + 5_000, true, m0, m1, now, |_| {
-            false
-        });
+        let c = task_periods(
+            Cycle::Daily,
+            at("2025-04-21") + 5_000,
+            true,
+            m0,
+            m1,
+            now,
+            |_| false,
+        );
         assert_eq!(c.periods, 10);
         let c = task_periods(Cycle::Daily, at("2025-01-01"), false, m0, m1, now, |s| {
             s == at("2025-04-03")

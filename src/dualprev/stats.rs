@@ -107,9 +107,13 @@ pub fn parse_bound(v: &str, is_to: bool) -> Option<NaiveDate> {
     // chrono reads `26-1-1` as the year 26; only the full shapes are bounds.
     let shaped = |pattern: &str| {
         v.len() == pattern.len()
-            && v.bytes()
-                .zip(pattern.bytes())
-                .all(|(c, p)| if p == b'd' { c.is_ascii_digit() } else { c == p })
+            && v.bytes().zip(pattern.bytes()).all(|(c, p)| {
+                if p == b'd' {
+                    c.is_ascii_digit()
+                } else {
+                    c == p
+                }
+            })
     };
     if shaped("dddd-dd-dd") {
         return NaiveDate::parse_from_str(v, "%Y-%m-%d").ok();
@@ -196,8 +200,7 @@ impl Counts {
     }
 
     fn finish(mut self) -> Counts {
-        self.rectification_rate =
-            (self.found > 0).then(|| self.closed as f64 / self.found as f64);
+        self.rectification_rate = (self.found > 0).then(|| self.closed as f64 / self.found as f64);
         self
     }
 }
@@ -459,8 +462,7 @@ async fn summary(
     Query(p): Query<SummaryParams>,
 ) -> Result<Json<Summary>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    let (from_day, to_day, from_ms, to_ms) =
-        range(&p.from, &p.to, |t| Period::Month.start(t))?;
+    let (from_day, to_day, from_ms, to_ms) = range(&p.from, &p.to, |t| Period::Month.start(t))?;
     let recs = records(&state.db, &user.scope(), Group::Town, from_ms, to_ms).await?;
     Ok(Json(Summary {
         from: from_day.format("%Y-%m-%d").to_string(),
@@ -563,14 +565,21 @@ mod tests {
                 Some("2026-04-03T00:00:00Z"),
             ),
             // Open past its deadline.
-            rec("b", "2026-04-02T00:00:00Z", false, Some("2026-04-20T00:00:00Z"), None),
+            rec(
+                "b",
+                "2026-04-02T00:00:00Z",
+                false,
+                Some("2026-04-20T00:00:00Z"),
+                None,
+            ),
             // Open, no deadline.
             rec("b", "2026-04-03T00:00:00Z", true, None, None),
         ];
-        let labels = period_labels(Period::Month, d("2026-03-01"), d("2026-04-30"), 400)
-            .expect("labels");
+        let labels =
+            period_labels(Period::Month, d("2026-03-01"), d("2026-04-30"), 400).expect("labels");
         let (rows, totals) = aggregate(&records, Period::Month, &labels, now);
-        let got: Vec<(&str, &str, i64, i64, i64, i64, Option<f64>)> = rows
+        type Cell<'a> = (&'a str, &'a str, i64, i64, i64, i64, Option<f64>);
+        let got: Vec<Cell> = rows
             .iter()
             .map(|r| {
                 (
