@@ -331,6 +331,18 @@ fn periods_before_now_without_a_record_are_missed_and_the_current_one_is_due() {
         (at(23, 0), at(30, 0), PeriodStatus::Due),
     ];
     assert_eq!(got, want);
+    // Records older than the twelve recent periods of the cycle are not read.
+    assert_eq!(
+        checks::recent_since(Cycle::Weekly, at(25, 8)),
+        at(23, 0) - 11 * 7 * DAY
+    );
+    assert_eq!(
+        checks::recent_since(Cycle::Monthly, at(25, 8)),
+        shanghai_ms(
+            NaiveDate::from_ymd_opt(2025, 12, 1).expect("date"),
+            NaiveTime::MIN
+        )
+    );
     // At the very end of a week it is missed, a millisecond before it is still due.
     let got = checks::period_statuses(Cycle::Weekly, at(2, 10), &recorded, at(30, 0) - 1, 12);
     assert_eq!(got.last().map(|p| p.2), Some(PeriodStatus::Due));

@@ -129,6 +129,14 @@ async fn a_risk_point_is_created_read_updated_and_deleted_with_an_audit_entry_ea
             .expect("audit");
         let actions: Vec<&str> = audits.iter().map(|a| a.0.as_str()).collect();
         assert_eq!(actions, ["create", "update", "delete"]);
+        // Each change is also a live event.
+        let events: i64 =
+            t.db.fetch_scalar(&yingji::db::Sql::new(
+                "SELECT CAST(COUNT(*) AS BIGINT) FROM events WHERE topic = 'risk_point'",
+            ))
+            .await
+            .expect("events");
+        assert_eq!(events, 3);
         app.stop().await;
     });
 }

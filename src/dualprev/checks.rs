@@ -218,17 +218,14 @@ impl RecordRow {
 const RECORD_SELECT: &str = "SELECT r.id, r.task_id, r.period_start, r.checked_at, r.checker_name, r.result, r.findings, \
      r.hidden_danger_id FROM check_records r";
 
-/// The start of the oldest recent period of any of `rows`: records before it do not matter.
-fn cutoff(rows: &[Row], now_ms: i64) -> i64 {
-    rows.iter()
-        .filter_map(|r| {
-            r.cycle()
-                .periods(r.starts_at, now_ms, RECENT_PERIODS)
-                .first()
-                .map(|p| p.0)
-        })
-        .min()
-        .unwrap_or(now_ms)
+/// The start of the oldest of the `RECENT_PERIODS` periods of `cycle` up to `now_ms`: records
+/// before it do not count for any task of that cycle.
+pub fn recent_since(cycle: Cycle, now_ms: i64) -> i64 {
+    let mut start = cycle.period_of(now_ms).0;
+    for _ in 1..RECENT_PERIODS {
+        start = cycle.period_of(start - 1).0;
+    }
+    start
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -397,7 +394,7 @@ impl Filter {
 async fn recorded(
     db: &Db,
     filter: &Sql,
-    since: i64,
+    now_ms: i64,
 ) -> Result<(HashMap<String, HashSet<i64>>, HashMap<String, i64>), DbError> {
     let mut sql = Sql {
         text: format!(
@@ -407,8 +404,17 @@ async fn recorded(
         ),
         args: filter.args.clone(),
     };
-    let p = sql.arg(since);
-    sql.push(&format!(" AND r.period_start >= {p}"));
+    // Only the recent periods of each task's own cycle: a yearly task must not pull in years
+    // of daily records.
+    let mut cases = String::new();
+    for c in Cycle::ALL {
+        let k = sql.arg(c.key());
+        let v = sql.arg(recent_since(c, now_ms));
+        cases.push_str(&format!(" WHEN {k} THEN {v}"));
+    }
+    sql.push(&format!(
+        " AND r.period_start >= CASE t.cycle{cases} ELSE r.period_start END"
+    ));
     let rows: Vec<(String, i64, i64)> = db.fetch_all(&sql).await?;
     let mut periods: HashMap<String, HashSet<i64>> = HashMap::new();
     let mut last: HashMap<String, i64> = HashMap::new();
@@ -438,7 +444,7 @@ async fn load(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
-    let (periods, last) = recorded(db, &f, cutoff(&rows, now_ms)).await?;
+    let (periods, last) = recorded(db, &f, now_ms).await?;
     let none = HashSet::new();
     Ok(rows
         .into_iter()
@@ -490,7 +496,7 @@ pub async fn detail(db: &Db, id: &str, now_ms: i64) -> Result<Option<CheckTaskDe
                 "{RECORD_SELECT} WHERE r.task_id = $1 AND r.period_start >= $2 ORDER BY r.period_start"
             ))
             .bind(id)
-            .bind(cutoff(std::slice::from_ref(&r), now_ms)),
+            .bind(recent_since(r.cycle(), now_ms)),
         )
         .await?;
     let last: Option<i64> = db

@@ -58,6 +58,25 @@ async fn target_enterprise(
     Ok((e.id, e.town_code))
 }
 
+/// The live event of a change (topic `risk_point`), in the change's transaction.
+async fn publish(
+    tx: &mut crate::db::Tx,
+    now_ms: i64,
+    action: &str,
+    rp: &RiskPoint,
+) -> Result<(), ApiError> {
+    crate::events::publish(
+        tx,
+        now_ms,
+        "risk_point",
+        Some(&rp.town_code),
+        Some(&rp.enterprise_id),
+        &json!({"action": action, "risk_point": rp}),
+    )
+    .await?;
+    Ok(())
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
@@ -157,7 +176,9 @@ async fn create(
         Some(&json!(after)),
     )
     .await?;
+    publish(&mut tx, now, "create", &after).await?;
     tx.commit().await?;
+    state.monitor.events.wake();
     Ok((StatusCode::CREATED, Json(after)))
 }
 
@@ -206,7 +227,9 @@ async fn update(
         Some(&json!(after)),
     )
     .await?;
+    publish(&mut tx, now, "update", &after).await?;
     tx.commit().await?;
+    state.monitor.events.wake();
     Ok(Json(after))
 }
 
@@ -234,7 +257,9 @@ async fn delete(
         None,
     )
     .await?;
+    publish(&mut tx, crate::db::now_ms(), "delete", &before).await?;
     tx.commit().await?;
+    state.monitor.events.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -275,7 +300,9 @@ async fn assess(
         Some(&json!({"risk_point": after, "assessment": assessment})),
     )
     .await?;
+    publish(&mut tx, now, "assess", &after).await?;
     tx.commit().await?;
+    state.monitor.events.wake();
     Ok((StatusCode::CREATED, Json(assessment)))
 }
 
