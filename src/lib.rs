@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod geo;
 pub mod hazard;
+pub mod input;
 pub mod meta;
 pub mod metrics;
 pub mod monitor;

@@ -96,6 +96,23 @@ impl Sql {
         self.text.push_str(text);
         self
     }
+
+    /// Appends ` AND (…)`: any of `columns` contains `q`, case-insensitively, with `%`, `_` and
+    /// `\` in `q` taken literally. The text search of every list.
+    pub fn push_contains(&mut self, q: &str, columns: &[&str]) -> &mut Sql {
+        let escaped = q
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let p = self.arg(format!("%{escaped}%"));
+        let any: Vec<String> = columns
+            .iter()
+            .map(|c| format!("LOWER({c}) LIKE {p} ESCAPE '\\'"))
+            .collect();
+        self.push(&format!(" AND ({})", any.join(" OR ")))
+    }
 }
 
 macro_rules! binder {

@@ -23,6 +23,7 @@ use crate::audit::Actor;
 use crate::auth::{CurrentUser, Permission, Scope};
 use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::non_empty;
 use crate::paging::{Page, Paging};
 
 /// How many periods back a task's status looks (`missed` in the list, the periods of the
@@ -639,10 +640,6 @@ pub async fn insert_record(
 
 // ---------------------------------------------------------------------------------------------
 // Routes
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
 
 fn checker(user: &CurrentUser) -> Checker {
     Checker {

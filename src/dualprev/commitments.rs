@@ -19,6 +19,7 @@ use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission, Scope};
 use crate::db::{Db, DbError, Sql, Tx};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::non_empty;
 use crate::paging::{Page, Paging};
 
 /// The states a major hazard source can be declared in.
@@ -514,10 +515,6 @@ pub struct ListParams {
     pub from: Option<String>,
     /// Last day, YYYY-MM-DD (inclusive).
     pub to: Option<String>,
-}
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 fn parse_day(field: &str, v: &str) -> Result<NaiveDate, ApiError> {

@@ -667,16 +667,7 @@ impl Filter {
             sql.push(&format!(" AND h.found_at < {p}"));
         }
         if let Some(q) = self.q.as_deref().filter(|q| !q.is_empty()) {
-            let pattern = format!(
-                "%{}%",
-                q.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            let p = sql.arg(pattern);
-            sql.push(&format!(
-                " AND (h.description LIKE {p} ESCAPE '\\' OR h.location LIKE {p} ESCAPE '\\' OR e.name LIKE {p} ESCAPE '\\')"
-            ));
+            sql.push_contains(q, &["h.description", "h.location", "e.name"]);
         }
         sql
     }

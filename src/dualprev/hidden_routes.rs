@@ -18,32 +18,8 @@ use super::rules::{self, HdLevel, HdState, TransitionError};
 use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission, Role, Scope};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::{non_empty, optional_text, required_text};
 use crate::paging::{Page, Paging};
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn text(field: &str, v: Option<&str>, max: usize) -> Result<String, ApiError> {
-    let v = v.map(str::trim).unwrap_or_default();
-    if v.is_empty() {
-        return Err(ApiError::validation(field, format!("{field} is required")));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::validation(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
-fn optional_text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    match non_empty(v) {
-        None => Ok(None),
-        Some(s) => text(field, Some(s), max).map(Some),
-    }
-}
 
 /// A deadline or due date: RFC 3339, epoch ms, or a bare `YYYY-MM-DD` meaning the end of that
 /// Asia/Shanghai day.
@@ -305,7 +281,7 @@ pub async fn validate_new(
                 format!("unknown enterprise {enterprise_id}"),
             )
         })?;
-    let description = text("description", Some(&input.description), 4000)?;
+    let description = required_text("description", &input.description, 4000)?;
     let location = input.location.trim().to_string();
     if location.chars().count() > 500 {
         return Err(ApiError::validation(
@@ -353,7 +329,7 @@ pub async fn validate_new(
         ));
     }
     let found_by = match non_empty(&input.found_by) {
-        Some(f) => text("found_by", Some(f), 100)?,
+        Some(f) => required_text("found_by", f, 100)?,
         None => actor(user).name,
     };
     let risk_point_id = non_empty(&input.risk_point_id).map(str::to_string);
@@ -559,34 +535,46 @@ async fn build_move(
                 ));
             }
             Move::Rectify {
-                measures: text("measures", b.measures.as_deref(), 4000)?,
+                measures: required_text(
+                    "measures",
+                    b.measures.as_deref().unwrap_or_default(),
+                    4000,
+                )?,
                 funds,
-                responsible_person: text(
+                responsible_person: required_text(
                     "responsible_person",
-                    b.responsible_person.as_deref(),
+                    b.responsible_person.as_deref().unwrap_or_default(),
                     100,
                 )?,
                 deadline,
-                contingency: text("contingency", b.contingency.as_deref(), 4000)?,
+                contingency: required_text(
+                    "contingency",
+                    b.contingency.as_deref().unwrap_or_default(),
+                    4000,
+                )?,
             }
         }
         Submit => Move::Submit {
-            result: text("result", b.result.as_deref(), 4000)?,
+            result: required_text("result", b.result.as_deref().unwrap_or_default(), 4000)?,
         },
         Accept => Move::Accept {
             note: optional_text("note", &b.note, 4000)?,
             // An enterprise accepting its own rectification must show evidence.
             evidence: if user.role == Role::Enterprise {
-                Some(text("evidence", b.evidence.as_deref(), 4000)?)
+                Some(required_text(
+                    "evidence",
+                    b.evidence.as_deref().unwrap_or_default(),
+                    4000,
+                )?)
             } else {
                 optional_text("evidence", &b.evidence, 4000)?
             },
         },
         Reject => Move::Reject {
-            reason: text("reason", b.reason.as_deref(), 4000)?,
+            reason: required_text("reason", b.reason.as_deref().unwrap_or_default(), 4000)?,
         },
         Close => Move::Close {
-            evidence: text("evidence", b.evidence.as_deref(), 4000)?,
+            evidence: required_text("evidence", b.evidence.as_deref().unwrap_or_default(), 4000)?,
         },
         List => {
             let level = match non_empty(&b.level) {

@@ -430,16 +430,7 @@ impl Filter {
             None => {}
         }
         if let Some(q) = self.q.as_deref().filter(|q| !q.is_empty()) {
-            let pattern = format!(
-                "%{}%",
-                q.replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_")
-            );
-            let p = sql.arg(pattern);
-            sql.push(&format!(
-                " AND (rp.name LIKE {p} ESCAPE '\\' OR rp.location LIKE {p} ESCAPE '\\' OR e.name LIKE {p} ESCAPE '\\')"
-            ));
+            sql.push_contains(q, &["rp.name", "rp.location", "e.name"]);
         }
         sql
     }

@@ -20,11 +20,8 @@ use crate::audit;
 use crate::auth::{CurrentUser, Permission, Scope};
 use crate::colour::Colour;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::non_empty;
 use crate::paging::{Page, Paging};
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
 
 async fn visible(state: &AppState, user: &CurrentUser, id: &str) -> Result<RiskPoint, ApiError> {
     let rp = risk::get(&state.db, id).await?.ok_or(ApiError::NotFound)?;

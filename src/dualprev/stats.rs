@@ -17,6 +17,7 @@ use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission, Scope};
 use crate::db::{Db, DbError, Sql};
 use crate::error::{ApiError, ErrorBody};
+use crate::input::non_empty;
 
 /// The most periods one query may span (a bit over a year of days).
 pub const MAX_PERIODS: usize = 400;
@@ -362,10 +363,6 @@ pub struct Stats {
     pub total: i64,
     /// Per period over all groups, every period of the range.
     pub totals: Vec<PeriodTotal>,
-}
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// The range of a query as days, and as UTC ms `[from, to)`.

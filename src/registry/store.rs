@@ -355,16 +355,6 @@ pub struct EnterpriseFilter {
     pub scale: Option<String>,
 }
 
-fn like_pattern(q: &str) -> String {
-    let escaped = q
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// The WHERE clause (after `WHERE 1 = 1`) of an enterprise query.
 fn enterprise_where(
     sql: &mut Sql,
@@ -374,11 +364,16 @@ fn enterprise_where(
     use super::rules::FieldError;
     scope.filter(sql, "e.town_code", Some("e.id"));
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let p = sql.arg(like_pattern(q));
-        sql.push(&format!(
-            " AND (LOWER(e.name) LIKE {p} ESCAPE '\\' OR LOWER(e.credit_code) LIKE {p} ESCAPE '\\' OR LOWER(e.address) LIKE {p} ESCAPE '\\' \
-             OR LOWER(e.legal_rep) LIKE {p} ESCAPE '\\' OR LOWER(e.safety_manager) LIKE {p} ESCAPE '\\')"
-        ));
+        sql.push_contains(
+            q,
+            &[
+                "e.name",
+                "e.credit_code",
+                "e.address",
+                "e.legal_rep",
+                "e.safety_manager",
+            ],
+        );
     }
     if let Some(t) = f.town.as_deref().filter(|t| !t.is_empty()) {
         let p = sql.arg(t);
@@ -678,10 +673,7 @@ fn facility_where(
 ) -> Result<(), super::rules::FieldError> {
     scope.filter(sql, "f.town_code", None);
     if let Some(q) = f.q.as_deref().filter(|q| !q.trim().is_empty()) {
-        let p = sql.arg(like_pattern(q));
-        sql.push(&format!(
-            " AND (LOWER(f.name) LIKE {p} ESCAPE '\\' OR LOWER(f.address) LIKE {p} ESCAPE '\\')"
-        ));
+        sql.push_contains(q, &["f.name", "f.address"]);
     }
     if let Some(t) = f.town.as_deref().filter(|t| !t.is_empty()) {
         let p = sql.arg(t);

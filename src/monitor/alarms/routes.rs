@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::auth::{CurrentUser, Permission, Role};
 use crate::db::Sql;
 use crate::error::{ApiError, ErrorBody};
+use crate::input::{non_empty, optional_text, required_text};
 use crate::monitor::alarm::{AlarmKind, Colour};
 use crate::paging::{Page, Paging};
 
@@ -36,10 +37,6 @@ pub struct AlarmListParams {
     pub from: Option<String>,
     /// Raised before (RFC 3339 or epoch ms).
     pub to: Option<String>,
-}
-
-fn non_empty(v: &Option<String>) -> Option<&str> {
-    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
 impl AlarmListParams {
@@ -229,27 +226,6 @@ async fn handle(
     }
 }
 
-fn text(field: &str, v: &str, max: usize) -> Result<String, ApiError> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(ApiError::validation(field, format!("{field} is required")));
-    }
-    if v.chars().count() > max {
-        return Err(ApiError::validation(
-            field,
-            format!("{field} is longer than {max} characters"),
-        ));
-    }
-    Ok(v.to_string())
-}
-
-fn optional_text(field: &str, v: &Option<String>, max: usize) -> Result<Option<String>, ApiError> {
-    match non_empty(v) {
-        None => Ok(None),
-        Some(s) => text(field, s, max).map(Some),
-    }
-}
-
 /// Acknowledges an alarm: someone has seen it and takes care of it. Stops its escalation.
 #[utoipa::path(post, path = "/alarms/{id}/acknowledge", tag = "monitor", params(("id" = String, Path)),
     request_body = AcknowledgeInput,
@@ -282,8 +258,8 @@ async fn dispose(
     Json(b): Json<DisposeInput>,
 ) -> Result<Json<Alarm>, ApiError> {
     let act = Act::Dispose {
-        cause: text("cause", &b.cause, 2000)?,
-        measures: text("measures", &b.measures, 4000)?,
+        cause: required_text("cause", &b.cause, 2000)?,
+        measures: required_text("measures", &b.measures, 4000)?,
         note: optional_text("note", &b.note, 4000)?,
     };
     handle(&state, &user, &id, act).await
