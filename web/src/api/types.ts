@@ -283,33 +283,49 @@ export interface Contradiction {
   count: number
 }
 
+export type HazardSourceRunState = 'normal' | 'abnormal' | 'shutdown' | 'maintenance'
+
+/** The declared state of one major hazard source in a commitment. */
 export interface CommitmentHazardSource {
-  hazard_source_id: string
-  name?: string
-  /** Free text state of the unit, e.g. 正常运行 / 停车. */
-  state: string
-  safe?: boolean
+  unit_id: string
+  name: string
+  state: HazardSourceRunState
+  note?: string
 }
 
+/** Counts of the eight special operations (GB 30871) planned for the day, by key. */
+export type Operations = Record<string, number>
+
 export interface CommitmentInput {
+  enterprise_id?: string
   day?: string
   committer: string
   hazard_sources: CommitmentHazardSource[]
-  special_operations: Record<string, number>
+  operations: Operations
   startup_shutdown: boolean
   maintenance: boolean
   safe_state: boolean
   notes?: string
 }
 
-export interface Commitment extends CommitmentInput {
+export interface Commitment {
   id: string
   enterprise_id: string
-  enterprise_name?: string
+  enterprise_name: string
   town_code: string
+  town_name: string | null
   day: string
   committed_at: string
+  committer: string
+  hazard_sources: CommitmentHazardSource[]
+  operations: Operations
+  startup_shutdown: boolean
+  maintenance: boolean
+  safe_state: boolean
+  notes: string
   late: boolean
+  status: CommitmentStatus
+  contradictory: boolean
   contradictions: Contradiction[]
 }
 
@@ -318,12 +334,35 @@ export interface CommitmentBoardRow {
   enterprise_id: string
   enterprise_name: string
   town_code: string
-  town_name?: string | null
+  town_name: string | null
   status: CommitmentStatus
-  commitment: Commitment | null
-  committed_at?: string | null
-  safe_state?: boolean | null
+  commitment_id: string | null
+  committed_at: string | null
+  committer: string | null
+  safe_state: boolean | null
+  contradictory: boolean
   contradictions: Contradiction[]
+}
+
+export interface CommitmentBoard {
+  day: string
+  /** When the day's commitments are due (RFC 3339). */
+  deadline: string
+  totals: { enterprises: number; on_time: number; late: number; pending: number; missing: number; contradictory: number }
+  items: CommitmentBoardRow[]
+}
+
+/** `GET /hidden-dangers/stats`. */
+export interface HiddenDangerStats {
+  group: string
+  period: string
+  from: string
+  to: string
+  periods: string[]
+  items: HiddenDangerStatsRow[]
+  total: number
+  /** Per period over all groups, every period of the range (zeros included). */
+  totals: { period: string; found: number; major: number; closed: number; overdue: number; rectification_rate: number | null }[]
 }
 
 export interface ListResponse<T> {

@@ -270,7 +270,7 @@ export default {
     formTitle: 'Safety commitment',
     hazardSources: 'Major hazard sources',
     hazardState: 'State',
-    hazardStates: { normal: 'In operation', stopped: 'Stopped', maintenance: 'Under maintenance' },
+    hazardStates: { normal: 'Normal', abnormal: 'Abnormal', shutdown: 'Shut down', maintenance: 'Maintenance' },
     noHazardSources: 'No major hazard source registered',
     opsTitle: 'Special operations (GB 30871) today',
     startupQ: 'In start-up or shut-down',

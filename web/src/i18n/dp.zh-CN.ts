@@ -270,7 +270,7 @@ export default {
     formTitle: '安全承诺填报',
     hazardSources: '重大危险源运行状态',
     hazardState: '运行状态',
-    hazardStates: { normal: '正常运行', stopped: '停用/停产', maintenance: '检修' },
+    hazardStates: { normal: '正常', abnormal: '异常', shutdown: '停车', maintenance: '检修' },
     noHazardSources: '本企业没有登记重大危险源',
     opsTitle: '特殊作业（GB 30871）数量',
     startupQ: '是否处于开停车状态',

@@ -21,6 +21,11 @@ import {
   parseHdEvent,
   shanghaiMonth,
   shanghaiToday,
+  sortBoardRows,
+  zeroOperations,
+  operationsTotal,
+  townRiskCounts,
+  riskLegendCounts,
   stateAllows,
   statsChart,
   statsTotals,
@@ -298,5 +303,35 @@ describe('commitments', () => {
     expect(shanghaiToday(Date.parse('2026-11-30T17:00:00Z'))).toBe('2026-12-01')
     expect(shanghaiToday(Date.parse('2026-11-30T15:59:59Z'))).toBe('2026-11-30')
     expect(shanghaiMonth(Date.parse('2026-11-30T16:00:00Z'))).toBe('2026-12')
+  })
+  it('orders the board: contradictions, then missing, late, pending, on time', () => {
+    const rows = [
+      { enterprise_name: 'B', status: 'on_time' as const, contradictions: [] },
+      { enterprise_name: 'A', status: 'pending' as const, contradictions: [] },
+      { enterprise_name: 'C', status: 'missing' as const, contradictions: [] },
+      { enterprise_name: 'D', status: 'on_time' as const, contradictions: [{ kind: 'open_major_hidden_dangers', count: 2 }] },
+      { enterprise_name: 'E', status: 'late' as const, contradictions: [] },
+    ]
+    expect(sortBoardRows(rows).map((r) => r.enterprise_name)).toEqual(['D', 'C', 'E', 'A', 'B'])
+  })
+  it('builds and totals the special operations', () => {
+    expect(zeroOperations(['hot_work', 'height'])).toEqual({ hot_work: 0, height: 0 })
+    expect(operationsTotal({ hot_work: 2, height: 1, lifting: 0 })).toBe(3)
+    expect(operationsTotal(null)).toBe(0)
+  })
+})
+
+describe('the four-colour map', () => {
+  it('reads town counts flat or nested', () => {
+    expect(townRiskCounts({ points_red: 2, points_blue: 5, enterprises_red: 1 })).toEqual({
+      points: { red: 2, orange: 0, yellow: 0, blue: 5 },
+      enterprises: { red: 1, orange: 0, yellow: 0, blue: 0 },
+    })
+    expect(townRiskCounts({ points: { red: 1, orange: 2, yellow: 3, blue: 4 } }).points).toEqual({ red: 1, orange: 2, yellow: 3, blue: 4 })
+  })
+  it('counts the legend', () => {
+    const c = riskLegendCounts([{ colour: 'red' }, { colour: 'red' }, { colour: null }, { colour: 'blue' }], [{ shade: 'orange' }, { shade: null }])
+    expect(c.points).toEqual({ red: 2, orange: 0, yellow: 0, blue: 1 })
+    expect(c.towns).toEqual({ red: 0, orange: 1, yellow: 0, blue: 0 })
   })
 })

@@ -371,3 +371,51 @@ export function shanghaiToday(nowMs: number = Date.now()): string {
 export function shanghaiMonth(nowMs: number = Date.now()): string {
   return shanghaiToday(nowMs).slice(0, 7)
 }
+
+const STATUS_ORDER: Record<CommitmentStatus, number> = { missing: 0, late: 1, pending: 2, on_time: 3 }
+
+/** The board's order: contradictions first, then missing, late, pending, on time; by name within. */
+export function sortBoardRows<T extends Pick<CommitmentBoardRow, 'status' | 'contradictions' | 'enterprise_name'>>(rows: T[]): T[] {
+  const bad = (r: T) => (r.contradictions?.length ? 0 : 1)
+  return [...rows].sort((a, b) => bad(a) - bad(b) || STATUS_ORDER[a.status] - STATUS_ORDER[b.status] || a.enterprise_name.localeCompare(b.enterprise_name, 'zh-CN'))
+}
+
+/** Every special operation at zero, for a fresh commitment form. */
+export function zeroOperations(keys: string[]): Record<string, number> {
+  return Object.fromEntries(keys.map((k) => [k, 0]))
+}
+
+/** Total special operations declared (the board shows it as one number). */
+export function operationsTotal(ops: Record<string, number> | null | undefined): number {
+  return Object.values(ops ?? {}).reduce((a, n) => a + (Number.isFinite(n) ? n : 0), 0)
+}
+
+// ---- the four-colour map ------------------------------------------------------------------
+
+function zeroCounts(): Record<RiskColour, number> {
+  return { red: 0, orange: 0, yellow: 0, blue: 0 }
+}
+
+/**
+ * A town's counts per colour from `/map/risk-towns` properties: flat
+ * (`points_red`, `enterprises_red`, … as the server sends them for map expressions) or nested.
+ */
+export function townRiskCounts(p: Record<string, unknown>): { points: Record<RiskColour, number>; enterprises: Record<RiskColour, number> } {
+  const out = { points: zeroCounts(), enterprises: zeroCounts() }
+  for (const group of ['points', 'enterprises'] as const) {
+    const nested = p[group] as Partial<Record<RiskColour, number>> | undefined
+    for (const c of RISK_COLOURS) {
+      const v = nested && typeof nested === 'object' ? nested[c] : p[`${group}_${c}`]
+      out[group][c] = typeof v === 'number' && Number.isFinite(v) ? v : 0
+    }
+  }
+  return out
+}
+
+/** The legend's counts: risk points per colour, and towns per shade. */
+export function riskLegendCounts(points: { colour?: RiskColour | null }[], towns: { shade?: RiskColour | null }[]): { points: Record<RiskColour, number>; towns: Record<RiskColour, number> } {
+  const out = { points: zeroCounts(), towns: zeroCounts() }
+  for (const p of points) if (p.colour && p.colour in out.points) out.points[p.colour]++
+  for (const t of towns) if (t.shade && t.shade in out.towns) out.towns[t.shade]++
+  return out
+}
