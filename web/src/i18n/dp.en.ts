@@ -56,6 +56,7 @@ export default {
     pointsPerColour: 'Risk points',
     taskStatus: { due: 'Due', missed: 'Missed', done: 'Done' },
     recordCheck: 'Record check',
+    reportWithCheck: 'Also report a hidden danger',
     checkOk: 'OK',
     checkFindings: 'Findings',
     findingsPlaceholder: 'What was found (report a hidden danger next)',

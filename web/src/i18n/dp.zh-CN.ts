@@ -56,6 +56,7 @@ export default {
     pointsPerColour: '风险点数',
     taskStatus: { due: '待排查', missed: '漏检', done: '已排查' },
     recordCheck: '记录排查',
+    reportWithCheck: '同时上报隐患',
     checkOk: '正常',
     checkFindings: '发现问题',
     findingsPlaceholder: '发现的问题（可随后上报隐患）',
