@@ -656,6 +656,13 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
             println!("Added {} demo sensors to it.", report.sensors);
         }
     }
+    let dp = report.dualprev;
+    if dp.risk_points > 0 {
+        println!(
+            "Dual prevention: {} risk points, {} hidden dangers over the last year, {} daily safety commitments.",
+            dp.risk_points, dp.hidden_dangers, dp.commitments
+        );
+    }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
     let gateway = crate::demo::demo_gateway_token(&db).await?;
     let demo_settings = settings.demo.clone();

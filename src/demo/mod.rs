@@ -1,8 +1,10 @@
 //! The demo district: a deterministic generator and the code that seeds a store with it.
 
+pub mod dualprev;
 pub mod generator;
 pub mod hazard;
 pub mod live;
+pub mod seed_dualprev;
 pub mod sensors;
 
 use crate::audit::{self, Actor};
@@ -28,6 +30,9 @@ pub struct SeedReport {
     pub hazard_units: usize,
     /// Demo sensors added: at seeding, or to an older demo store that had none.
     pub sensors: usize,
+    /// Risk points, hidden dangers and commitments added: at seeding, or to an older demo
+    /// store that had none.
+    pub dualprev: seed_dualprev::DualPrevReport,
 }
 
 /// Fills an empty store with the demo district (units, enterprises, facilities) in one
@@ -57,6 +62,9 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
                 .await?;
             }
             tx.commit().await?;
+        }
+        if is_demo_store(db).await? {
+            report.dualprev = seed_dualprev::seed(db, DEMO_SEED, crate::db::now_ms()).await?;
         }
         return Ok(report);
     }
@@ -101,6 +109,7 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
     )
     .await?;
     tx.commit().await?;
+    let dualprev = seed_dualprev::seed(db, DEMO_SEED, crate::db::now_ms()).await?;
     Ok(SeedReport {
         seeded: true,
         units: units.len(),
@@ -108,6 +117,7 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<SeedReport> {
         facilities: registry.facilities.len(),
         hazard_units: hazard_units.len(),
         sensors,
+        dualprev,
     })
 }
 

@@ -107,9 +107,9 @@ pub struct HiddenDangerDetail {
 
 const SELECT: &str = "SELECT h.id, h.enterprise_id, e.name AS enterprise_name, h.town_code, u.name AS town_name, \
      e.industry_section, e.lon, e.lat, h.risk_point_id, rp.name AS risk_point_name, h.alarm_id, h.location, \
-     h.description, h.source, h.category, h.level, h.found_by, h.found_at, ur.display_name AS reported_by, h.state, \
+     h.description, h.source, h.category, h.level, h.found_by, h.found_at, CASE WHEN ur.display_name = '' THEN ur.username ELSE ur.display_name END AS reported_by, h.state, \
      h.measures, h.funds, h.responsible_person, h.deadline, h.contingency, h.rectification_result, h.rectified_at, \
-     h.closed_at, uc.display_name AS closed_by, h.close_evidence, h.overdue_at, h.supervision_level, \
+     h.closed_at, CASE WHEN uc.display_name = '' THEN uc.username ELSE uc.display_name END AS closed_by, h.close_evidence, h.overdue_at, h.supervision_level, \
      h.supervising_officer_id, h.supervising_officer, h.supervision_due, h.supervision_listed_at, h.supervision_note, \
      h.created_at, h.updated_at ";
 
@@ -692,7 +692,7 @@ pub async fn list(
     let (rows, total) = db
         .fetch_page::<Row>(
             FROM,
-            SELECT,
+            &format!("{SELECT}{FROM}"),
             filter.sql(scope),
             "ORDER BY h.found_at DESC, h.id DESC",
             Some(paging),

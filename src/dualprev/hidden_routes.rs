@@ -455,16 +455,22 @@ async fn from_alarm(
         location: None,
         deadline: None,
     });
-    let what = alarm
-        .sensor_name
-        .clone()
-        .or(alarm.sensor_code.clone())
-        .unwrap_or_else(|| alarm.enterprise_name.clone());
+    let what = [alarm.sensor_code.clone(), alarm.sensor_name.clone()]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let what = if what.is_empty() {
+        alarm.enterprise_name.clone()
+    } else {
+        what
+    };
+    let unit = alarm.unit_of_measure.clone().unwrap_or_default();
     let default_description = match (alarm.raised_value, alarm.threshold) {
         (Some(v), Some(t)) => format!(
-            "{what}：{}报警，读数 {v}{}，阈值 {t}（{}）",
+            "{what}：{}报警，读数 {v} {unit}，阈值 {t} {unit}（{}）",
             alarm.kind.code(),
-            alarm.unit_of_measure.clone().unwrap_or_default(),
             crate::time::shanghai(crate::time::parse_time(&alarm.raised_at).unwrap_or_default())
         ),
         _ => format!(
