@@ -134,7 +134,7 @@ export default {
     dateTo: 'To',
     daysLeft: '{n} days left',
     daysOver: '{n} days overdue',
-    boardHint: 'The board shows the latest {n} matching the filters; column heads count all in scope',
+    boardHint: 'Each column shows the latest {n} matching the filters; the column heads count all in scope',
     boardMore: '{n} more not shown',
     actions: {
       rectify: 'Plan rectification',
@@ -285,6 +285,7 @@ export default {
   map: {
     riskLayer: 'Four-colour risk',
     riskPoints: 'Risk points',
+    townsShort: 'Towns',
     riskTowns: 'Town shade',
     shadeRule: "Town shade: mean of its assessed enterprises' levels (rounded half up), at most one step below the worst",
   },

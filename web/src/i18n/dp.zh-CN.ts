@@ -134,7 +134,7 @@ export default {
     dateTo: '结束日期',
     daysLeft: '剩 {n} 天',
     daysOver: '逾期 {n} 天',
-    boardHint: '看板显示符合筛选条件的最近 {n} 条；列头数字为范围内全部数量',
+    boardHint: '每列显示符合筛选条件的最近 {n} 条；列头数字为权限范围内的全部数量',
     boardMore: '另有 {n} 条未显示',
     actions: {
       rectify: '制定整改方案',
@@ -285,6 +285,7 @@ export default {
   map: {
     riskLayer: '四色风险',
     riskPoints: '风险点',
+    townsShort: '镇街',
     riskTowns: '镇街风险底色',
     shadeRule: '镇街底色：所辖已评估企业风险等级均值（四舍五入），且不低于最高企业等级一级',
   },

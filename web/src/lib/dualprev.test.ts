@@ -25,6 +25,7 @@ import {
   zeroOperations,
   operationsTotal,
   townRiskCounts,
+  previousMonth,
   riskLegendCounts,
   stateAllows,
   statsChart,
@@ -333,5 +334,12 @@ describe('the four-colour map', () => {
     const c = riskLegendCounts([{ colour: 'red' }, { colour: 'red' }, { colour: null }, { colour: 'blue' }], [{ shade: 'orange' }, { shade: null }])
     expect(c.points).toEqual({ red: 2, orange: 0, yellow: 0, blue: 1 })
     expect(c.towns).toEqual({ red: 0, orange: 1, yellow: 0, blue: 0 })
+  })
+})
+
+describe('months', () => {
+  it('steps back one month across a year', () => {
+    expect(previousMonth('2026-01')).toBe('2025-12')
+    expect(previousMonth('2026-11')).toBe('2026-10')
   })
 })

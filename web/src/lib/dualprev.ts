@@ -419,3 +419,9 @@ export function riskLegendCounts(points: { colour?: RiskColour | null }[], towns
   for (const t of towns) if (t.shade && t.shade in out.towns) out.towns[t.shade]++
   return out
 }
+
+/** `2026-01` → `2025-12`. */
+export function previousMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number)
+  return m === 1 ? `${y - 1}-12` : `${y}-${String(m - 1).padStart(2, '0')}`
+}
