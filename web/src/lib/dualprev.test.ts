@@ -250,6 +250,8 @@ describe('live merge of hidden dangers', () => {
     expect(daysLeft('2026-12-03T00:00:00Z', now)).toBe(2)
     expect(daysLeft('2026-11-30T00:00:00Z', now)).toBe(-1)
     expect(daysLeft(null, now)).toBeNull()
+    expect(daysLeft('2026-11-30T23:00:00Z', now)).toBe(-1)
+    expect(daysLeft('2026-11-28T12:00:00Z', now)).toBe(-3)
   })
 })
 

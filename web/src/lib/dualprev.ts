@@ -292,11 +292,15 @@ export function parseHdEvent(data: string): { action: string; hidden_danger: Hid
   return null
 }
 
-/** Days left until a deadline (negative when past), in whole Shanghai-agnostic days rounded up. */
+/**
+ * Whole days left until a deadline, rounded up; once it has passed, minus the days
+ * overdue, rounded up too (an hour past is -1, never "0 days left" while overdue).
+ */
 export function daysLeft(deadline: string | null | undefined, nowMs: number): number | null {
   if (!deadline) return null
   const t = Date.parse(deadline)
   if (Number.isNaN(t)) return null
+  if (t < nowMs) return -Math.max(1, Math.ceil((nowMs - t) / 86_400_000))
   return Math.ceil((t - nowMs) / 86_400_000)
 }
 
