@@ -5,9 +5,9 @@
 
 import { reactive, ref } from 'vue'
 import { api, request } from './api/client'
-import type { Alarm, AlarmEvent, AlarmSummary, HiddenDanger } from './api/types'
+import type { Alarm, AlarmEvent, AlarmSummary, HiddenDanger, RiskPoint } from './api/types'
 import { parseAlarmEvent } from './lib/alarms'
-import { parseHdEvent } from './lib/dualprev'
+import { parseHdEvent, parseRiskPointEvent } from './lib/dualprev'
 import { armAudioOnFirstGesture, beep } from './lib/beep'
 import { LiveEvents } from './lib/liveEvents'
 
@@ -130,6 +130,31 @@ function handleHdData(data: string) {
   }
 }
 
+// ---- risk points: topic `risk_point` (create, update, delete, assess) ----
+export interface RiskPointEvent {
+  action: string
+  risk_point: RiskPoint
+}
+const rpHandlers = new Set<(ev: RiskPointEvent) => void>()
+
+/** Subscribes to parsed risk-point events; returns the unsubscribe function. */
+export function onRiskPointEvent(fn: (ev: RiskPointEvent) => void): () => void {
+  rpHandlers.add(fn)
+  return () => rpHandlers.delete(fn)
+}
+
+function handleRiskPointData(data: string) {
+  const ev = parseRiskPointEvent(data)
+  if (!ev) return
+  for (const fn of [...rpHandlers]) {
+    try {
+      fn(ev)
+    } catch (e) {
+      console.error('risk point event handler failed', e)
+    }
+  }
+}
+
 let started = false
 let offs: (() => void)[] = []
 let pollTimer: ReturnType<typeof setInterval> | null = null
@@ -142,6 +167,7 @@ export function startAlarms(): void {
   offs = [
     liveEvents.on('alarm', handleAlarmData),
     liveEvents.on('hidden_danger', handleHdData),
+    liveEvents.on('risk_point', handleRiskPointData),
     liveEvents.onResync(() => {
       alarmTick.value++
       void refreshSummary()

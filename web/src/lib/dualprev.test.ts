@@ -26,6 +26,8 @@ import {
   operationsTotal,
   townRiskCounts,
   previousMonth,
+  parseRiskPointEvent,
+  applyRiskPointEvent,
   riskLegendCounts,
   stateAllows,
   statsChart,
@@ -343,5 +345,19 @@ describe('months', () => {
   it('steps back one month across a year', () => {
     expect(previousMonth('2026-01')).toBe('2025-12')
     expect(previousMonth('2026-11')).toBe('2026-10')
+  })
+})
+
+describe('risk-point events', () => {
+  it('parse and apply to a loaded page', () => {
+    expect(parseRiskPointEvent(JSON.stringify({ action: 'assess', risk_point: { id: 'r1' } }))?.action).toBe('assess')
+    expect(parseRiskPointEvent('{"action":"assess"}')).toBeNull()
+    const items = [
+      { id: 'r1', colour: 'blue' },
+      { id: 'r2', colour: 'red' },
+    ]
+    expect(applyRiskPointEvent(items, 'assess', { id: 'r1', colour: 'red' }).items[0].colour).toBe('red')
+    expect(applyRiskPointEvent(items, 'delete', { id: 'r2', colour: 'red' })).toEqual({ items: [items[0]], totalDelta: -1 })
+    expect(applyRiskPointEvent(items, 'create', { id: 'r3', colour: 'red' }).items).toBe(items)
   })
 })

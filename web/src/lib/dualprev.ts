@@ -15,6 +15,7 @@ import type {
   HiddenDangerBoard,
   HiddenDangerStatsRow,
   RiskColour,
+  RiskPoint,
 } from '../api/types'
 
 // ---- LEC and LS ------------------------------------------------------------------------
@@ -290,6 +291,31 @@ export function parseHdEvent(data: string): { action: string; hidden_danger: Hid
     // Not ours.
   }
   return null
+}
+
+/** Parses a live `risk_point` event's data; null for anything else. */
+export function parseRiskPointEvent(data: string): { action: string; risk_point: RiskPoint } | null {
+  try {
+    const v = JSON.parse(data)
+    if (v && typeof v === 'object' && typeof v.action === 'string' && v.risk_point && typeof v.risk_point.id === 'string') return v
+  } catch {
+    // Not ours.
+  }
+  return null
+}
+
+/**
+ * A risk-point event applied to a loaded page of the list: replaced in place, removed when
+ * deleted. A new one is not inserted (the list is ordered by colour on the server); the
+ * caller reloads the counts.
+ */
+export function applyRiskPointEvent<T extends { id: string }>(items: T[], action: string, rp: T): { items: T[]; totalDelta: number } {
+  const i = items.findIndex((x) => x.id === rp.id)
+  if (i < 0) return { items, totalDelta: 0 }
+  if (action === 'delete') return { items: items.filter((_, j) => j !== i), totalDelta: -1 }
+  const next = [...items]
+  next[i] = rp
+  return { items: next, totalDelta: 0 }
 }
 
 /**
