@@ -229,6 +229,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::events::router())
         .merge(crate::monitor::gateway::router())
         .merge(crate::dualprev::hidden_routes::router())
+        .merge(crate::dualprev::risk_routes::router())
+        .merge(crate::dualprev::checks::router())
+        .merge(crate::dualprev::stats::router())
+        .merge(crate::dualprev::commitments::router())
+        .merge(crate::dualprev::report::router())
 }
 
 /// The whole router and its OpenAPI document.

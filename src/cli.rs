@@ -209,6 +209,22 @@ pub enum RulesCommand {
     /// GB 18218-2018 identification and grading of a unit: FILE.json (`-` for standard input)
     /// holds `{"exposed_population": N, "substances": [...]}`; the result is printed as JSON.
     Gb18218 { file: PathBuf },
+    /// LEC risk grading (D = L × E × C) with the colour bands of the settings; prints JSON.
+    Lec {
+        #[arg(allow_negative_numbers = true)]
+        l: f64,
+        #[arg(allow_negative_numbers = true)]
+        e: f64,
+        #[arg(allow_negative_numbers = true)]
+        c: f64,
+    },
+    /// LS matrix risk grading (R = L × S, each 1–5) with the colour bands of the settings.
+    Ls {
+        #[arg(allow_negative_numbers = true)]
+        l: f64,
+        #[arg(allow_negative_numbers = true)]
+        s: f64,
+    },
 }
 
 pub const DEFAULT_DEMO_PASSWORD: &str = "yingji-demo";
@@ -418,6 +434,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = crate::hazard::gb18218::evaluate(&input)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", e.field()))?;
             println!("{}", serde_json::to_string_pretty(&result)?);
+            Ok(())
+        }
+        Command::Rules(RulesCommand::Lec { l, e, c }) => {
+            let bands = load(&cli, Overrides::default())?.dualprev.bands();
+            let r = crate::dualprev::rules::lec(*l, *e, *c, &bands)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
+            Ok(())
+        }
+        Command::Rules(RulesCommand::Ls { l, s }) => {
+            let bands = load(&cli, Overrides::default())?.dualprev.bands();
+            let r = crate::dualprev::rules::ls(*l, *s, &bands)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
         Command::Import {

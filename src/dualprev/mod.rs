@@ -3,6 +3,12 @@
 //! closure, listing for supervision, and the daily safety commitment of hazardous-chemical
 //! enterprises. `rules` is pure; the other files hold each area's store and routes.
 
+pub mod checks;
+pub mod commitments;
 pub mod hidden;
 pub mod hidden_routes;
+pub mod report;
+pub mod risk;
+pub mod risk_routes;
 pub mod rules;
+pub mod stats;

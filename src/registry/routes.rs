@@ -682,6 +682,26 @@ async fn map_district(
     ))
 }
 
+/// Township polygons as a FeatureCollection, each feature with the properties `props` gives its
+/// unit (a unit it gives none for, or without a stored geometry, is left out): the base of
+/// every per-town map layer.
+pub async fn town_polygons(
+    db: &crate::db::Db,
+    mut props: impl FnMut(&store::UnitGeometry) -> Option<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let geoms = store::unit_geometries(db, false).await?;
+    Ok(feature_collection(
+        geoms
+            .iter()
+            .filter_map(|g| {
+                let geometry: serde_json::Value = serde_json::from_str(g.geometry.as_deref()?).ok()?;
+                let properties = props(g)?;
+                Some(json!({"type": "Feature", "id": g.code, "geometry": geometry, "properties": properties}))
+            })
+            .collect(),
+    ))
+}
+
 /// Township areas with their counts, as GeoJSON.
 #[utoipa::path(get, path = "/map/admin-units", tag = "map",
     responses((status = 200, body = serde_json::Value, description = "GeoJSON FeatureCollection"), (status = 401, body = ErrorBody)))]
@@ -690,23 +710,17 @@ async fn map_units(
     user: CurrentUser,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     user.require(Permission::RegistryRead)?;
-    let geoms = store::unit_geometries(&state.db, false).await?;
     let units = store::list_units(&state.db, &user.scope()).await?;
-    Ok(feature_collection(
-        geoms
-            .into_iter()
-            .filter_map(|g| {
-                let geometry: serde_json::Value = serde_json::from_str(g.geometry.as_deref()?).ok()?;
-                let u = units.iter().find(|u| u.code == g.code)?;
-                Some(json!({"type": "Feature", "id": g.code, "geometry": geometry, "properties": {
-                    "code": u.code, "name": u.name, "kind": u.kind, "population": u.population,
-                    "population_approximate": u.population_approximate, "geometry_approximate": u.geometry_approximate,
-                    "enterprise_count": u.enterprise_count, "hazchem_count": u.hazchem_count, "facility_count": u.facility_count,
-                    "seat": u.seat,
-                }}))
-            })
-            .collect(),
-    ))
+    town_polygons(&state.db, |g| {
+        let u = units.iter().find(|u| u.code == g.code)?;
+        Some(json!({
+            "code": u.code, "name": u.name, "kind": u.kind, "population": u.population,
+            "population_approximate": u.population_approximate, "geometry_approximate": u.geometry_approximate,
+            "enterprise_count": u.enterprise_count, "hazchem_count": u.hazchem_count, "facility_count": u.facility_count,
+            "seat": u.seat,
+        }))
+    })
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
