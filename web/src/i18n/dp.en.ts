@@ -240,6 +240,7 @@ export default {
     report: 'Monthly self-check report',
     reportHint: 'Choose an enterprise and a month to download the Excel report',
     month: 'Month',
+    checksDue: 'Check periods',
     download: 'Download Excel',
     view: 'View',
     none: 'No hidden dangers in this range',

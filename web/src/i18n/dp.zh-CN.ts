@@ -240,6 +240,7 @@ export default {
     report: '企业月度自查自报表',
     reportHint: '选择企业和月份，下载 Excel 报表',
     month: '月份',
+    checksDue: '应排查周期',
     download: '下载 Excel',
     view: '在线查看',
     none: '所选范围内没有隐患',
