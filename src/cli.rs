@@ -445,8 +445,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Rules(RulesCommand::Ls { l, s }) => {
             let bands = load(&cli, Overrides::default())?.dualprev.bands();
-            let r = crate::dualprev::rules::ls(*l, *s, &bands)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let r =
+                crate::dualprev::rules::ls(*l, *s, &bands).map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&r)?);
             Ok(())
         }
@@ -689,8 +689,8 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
     let dp = report.dualprev;
     if dp.risk_points > 0 {
         println!(
-            "Dual prevention: {} risk points, {} hidden dangers over the last year, {} daily safety commitments.",
-            dp.risk_points, dp.hidden_dangers, dp.commitments
+            "Dual prevention: {} risk points with {} check tasks ({} checks done), {} hidden dangers over the last year, {} daily safety commitments.",
+            dp.risk_points, dp.check_tasks, dp.check_records, dp.hidden_dangers, dp.commitments
         );
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;

@@ -16,6 +16,7 @@ const DAY: i64 = 86_400_000;
 #[derive(Debug, Clone)]
 pub struct DemoEnterprise {
     pub hazchem: bool,
+    pub gas_station: bool,
     pub warehousing: bool,
     pub dust: bool,
     /// Names of its major hazard source units, for the commitments.
@@ -332,6 +333,51 @@ const WAREHOUSE: &[Template] = &[
     },
 ];
 
+const GAS_STATION: &[Template] = &[
+    Template {
+        name: "卸油作业",
+        kind: "activity",
+        hazards: &["油气挥发", "静电火花", "溢油"],
+        accidents: &["08", "18"],
+        measures: &[
+            ("engineering", "卸油油气回收和静电接地", Some(Cycle::Weekly)),
+            (
+                "management",
+                "卸油全程专人监护，雷雨天停止卸油",
+                Some(Cycle::Daily),
+            ),
+        ],
+        weights: [2, 20, 48, 30],
+    },
+    Template {
+        name: "加油区",
+        kind: "place",
+        hazards: &["加油机泄漏", "车辆碰撞", "明火"],
+        accidents: &["08", "02"],
+        measures: &[
+            (
+                "engineering",
+                "加油机紧急切断阀和防撞柱",
+                Some(Cycle::Monthly),
+            ),
+            ("management", "站区严禁烟火，加油时熄火", Some(Cycle::Daily)),
+        ],
+        weights: [0, 10, 45, 45],
+    },
+    Template {
+        name: "埋地储油罐",
+        kind: "equipment",
+        hazards: &["罐体渗漏", "液位超限"],
+        accidents: &["08", "18"],
+        measures: &[(
+            "engineering",
+            "双层罐渗漏检测和液位监控",
+            Some(Cycle::Monthly),
+        )],
+        weights: [1, 14, 45, 40],
+    },
+];
+
 const COMMON: &[Template] = &[
     Template {
         name: "员工食堂燃气",
@@ -488,6 +534,8 @@ pub fn generate(seed: u64, enterprises: &[DemoEnterprise], now_ms: i64) -> DemoD
             let mut t: Vec<&Template> = HAZCHEM.iter().collect();
             t.shuffle(&mut rng);
             templates.extend(t.into_iter().take(rng.gen_range(3..=5)));
+        } else if e.gas_station {
+            templates.extend(GAS_STATION.iter());
         } else if e.warehousing {
             templates.extend(WAREHOUSE.iter());
         } else {
@@ -901,6 +949,57 @@ fn commitment(
     })
 }
 
+/// A check of a demo check task in one of its periods.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoCheck {
+    /// Index into the tasks given.
+    pub task: usize,
+    pub period_start: i64,
+    pub checked_at: i64,
+    pub findings: Option<&'static str>,
+}
+
+/// The checks done for `tasks` (cycle, start) up to `now_ms`: most periods are checked, a few
+/// in twenty are missed (the board shows them), one check in forty finds something.
+pub fn checks(seed: u64, tasks: &[(Cycle, i64)], now_ms: i64) -> Vec<DemoCheck> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0xC4EC_0002);
+    let mut out = Vec::new();
+    for (i, (cycle, starts_at)) in tasks.iter().enumerate() {
+        for (start, end) in cycle.periods(*starts_at, now_ms, 64) {
+            if end <= *starts_at || rng.gen_bool(0.05) {
+                continue;
+            }
+            let from = start.max(*starts_at);
+            let until = end.min(now_ms);
+            if until <= from {
+                continue;
+            }
+            // The current period may not be checked yet.
+            if end > now_ms && rng.gen_bool(0.5) {
+                continue;
+            }
+            let checked_at = from + rng.gen_range(0..(until - from).max(1));
+            let findings = rng.gen_bool(0.025).then(|| {
+                *pick(
+                    &mut rng,
+                    &[
+                        "发现防护设施松动，已现场紧固",
+                        "记录不完整，已补记",
+                        "警示标识褪色，已更换",
+                    ],
+                )
+            });
+            out.push(DemoCheck {
+                task: i,
+                period_start: start,
+                checked_at,
+                findings,
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -909,6 +1008,7 @@ mod tests {
         (0..300)
             .map(|i| DemoEnterprise {
                 hazchem: i % 10 == 0,
+                gas_station: i % 10 == 2,
                 warehousing: i % 10 == 1,
                 dust: i % 17 == 0,
                 hazard_units: if i % 10 == 0 {
@@ -1001,6 +1101,22 @@ mod tests {
             // As the sweep would have it: open past the deadline, or closed after it, is flagged.
             let past = h.deadline.is_some_and(|d| h.closed_at.unwrap_or(NOW) > d);
             assert_eq!(h.overdue_at.is_some(), past, "{h:?}");
+        }
+    }
+
+    #[test]
+    fn checks_fall_inside_their_periods_and_a_few_are_missed() {
+        let tasks = vec![
+            (Cycle::Daily, NOW - 30 * DAY),
+            (Cycle::Weekly, NOW - 30 * DAY),
+        ];
+        let done = checks(7, &tasks, NOW);
+        let daily = done.iter().filter(|c| c.task == 0).count();
+        assert!((24..=31).contains(&daily), "{daily}");
+        for c in &done {
+            let (start, end) = tasks[c.task].0.period_of(c.checked_at);
+            assert_eq!(start, c.period_start);
+            assert!(c.checked_at < end && c.checked_at <= NOW && c.checked_at >= tasks[c.task].1);
         }
     }
 

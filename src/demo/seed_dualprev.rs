@@ -12,6 +12,8 @@ use super::dualprev::{DemoEnterprise, generate};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DualPrevReport {
     pub risk_points: usize,
+    pub check_tasks: usize,
+    pub check_records: usize,
     pub hidden_dangers: usize,
     pub commitments: usize,
 }
@@ -54,6 +56,7 @@ pub async fn seed(db: &Db, seed: u64, now_ms: i64) -> anyhow::Result<DualPrevRep
         .iter()
         .map(|r| DemoEnterprise {
             hazchem: r.flags.contains(",hazchem_"),
+            gas_station: r.flags.contains(",gas_station,"),
             warehousing: r.flags.contains(",warehousing,"),
             dust: r.flags.contains(",combustible_dust,"),
             hazard_units: units_of
@@ -145,11 +148,38 @@ pub async fn seed(db: &Db, seed: u64, now_ms: i64) -> anyhow::Result<DualPrevRep
                 .bind(p.responsible_person.as_str()),
             )
             .await?;
+            // Check tasks come from the measures as they do for a risk point saved over the
+            // API; hazardous-chemical enterprises have checked for a month, the others a week.
+            let measures: Vec<crate::dualprev::risk::ControlMeasure> = p
+                .measures
+                .iter()
+                .map(|m| crate::dualprev::risk::ControlMeasure {
+                    category: m.category.to_string(),
+                    text: m.text.clone(),
+                    check_cycle: m.cycle,
+                })
+                .collect();
+            let starts_at = now_ms - if enterprises[i].hazchem { 30 } else { 7 } * 86_400_000;
+            crate::dualprev::checks::sync_tasks(
+                &mut tx,
+                &id,
+                &e.id,
+                &e.town_code,
+                &measures,
+                &p.responsible_person,
+                None,
+                starts_at,
+            )
+            .await?;
             ids.push(id);
             report.risk_points += 1;
         }
         point_ids.push(ids);
     }
+
+    let (check_tasks, check_records) = insert_checks_done(&mut tx, seed, now_ms).await?;
+    report.check_tasks = check_tasks;
+    report.check_records = check_records;
 
     for h in &demo.hidden_dangers {
         let e = &rows[h.enterprise];
@@ -233,6 +263,70 @@ pub async fn seed(db: &Db, seed: u64, now_ms: i64) -> anyhow::Result<DualPrevRep
     }
     tx.commit().await?;
     Ok(report)
+}
+
+#[derive(sqlx::FromRow)]
+struct TaskRow {
+    id: String,
+    enterprise_id: String,
+    town_code: String,
+    cycle: String,
+    starts_at: i64,
+    assignee_name: String,
+}
+
+async fn tasks(tx: &mut Tx) -> anyhow::Result<Vec<TaskRow>> {
+    Ok(tx
+        .fetch_all(&Sql::new(
+            "SELECT id, enterprise_id, town_code, cycle, starts_at, assignee_name FROM check_tasks ORDER BY risk_point_id, measure_index",
+        ))
+        .await?)
+}
+
+/// The demo's check records, written many rows per statement: there are tens of thousands.
+/// Returns the numbers of tasks and of records.
+async fn insert_checks_done(tx: &mut Tx, seed: u64, now_ms: i64) -> anyhow::Result<(usize, usize)> {
+    let tasks = tasks(tx).await?;
+    let specs: Vec<(rules::Cycle, i64)> = tasks
+        .iter()
+        .map(|t| {
+            (
+                rules::Cycle::parse(&t.cycle).unwrap_or(rules::Cycle::Monthly),
+                t.starts_at,
+            )
+        })
+        .collect();
+    let done = super::dualprev::checks(seed, &specs, now_ms);
+    for chunk in done.chunks(500) {
+        let mut sql = Sql::new(
+            "INSERT INTO check_records (id, task_id, enterprise_id, town_code, period_start, checked_at, checker_name, result, findings) VALUES ",
+        );
+        for (n, c) in chunk.iter().enumerate() {
+            let t = &tasks[c.task];
+            let args = [
+                sql.arg(crate::db::new_id()),
+                sql.arg(t.id.as_str()),
+                sql.arg(t.enterprise_id.as_str()),
+                sql.arg(t.town_code.as_str()),
+                sql.arg(c.period_start),
+                sql.arg(c.checked_at),
+                sql.arg(t.assignee_name.as_str()),
+                sql.arg(if c.findings.is_some() {
+                    "findings"
+                } else {
+                    "ok"
+                }),
+                sql.arg(c.findings.unwrap_or_default()),
+            ];
+            sql.push(&format!(
+                "{}({})",
+                if n > 0 { ", " } else { "" },
+                args.join(", ")
+            ));
+        }
+        tx.execute(&sql).await?;
+    }
+    Ok((tasks.len(), done.len()))
 }
 
 async fn insert_commitment(
