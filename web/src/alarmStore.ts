@@ -5,8 +5,9 @@
 
 import { reactive, ref } from 'vue'
 import { api, request } from './api/client'
-import type { Alarm, AlarmEvent, AlarmSummary } from './api/types'
+import type { Alarm, AlarmEvent, AlarmSummary, HiddenDanger, RiskPoint } from './api/types'
 import { parseAlarmEvent } from './lib/alarms'
+import { parseHdEvent, parseRiskPointEvent } from './lib/dualprev'
 import { armAudioOnFirstGesture, beep } from './lib/beep'
 import { LiveEvents } from './lib/liveEvents'
 
@@ -104,6 +105,56 @@ function handleAlarmData(data: string) {
   refreshSummarySoon()
 }
 
+// ---- hidden dangers: the same stream carries topic `hidden_danger` ----
+export interface HiddenDangerEvent {
+  action: string
+  hidden_danger: HiddenDanger
+}
+const hdHandlers = new Set<(ev: HiddenDangerEvent) => void>()
+
+/** Subscribes to parsed hidden-danger events; returns the unsubscribe function. */
+export function onHiddenDangerEvent(fn: (ev: HiddenDangerEvent) => void): () => void {
+  hdHandlers.add(fn)
+  return () => hdHandlers.delete(fn)
+}
+
+function handleHdData(data: string) {
+  const ev = parseHdEvent(data)
+  if (!ev) return
+  for (const fn of [...hdHandlers]) {
+    try {
+      fn(ev)
+    } catch (e) {
+      console.error('hidden danger event handler failed', e)
+    }
+  }
+}
+
+// ---- risk points: topic `risk_point` (create, update, delete, assess) ----
+export interface RiskPointEvent {
+  action: string
+  risk_point: RiskPoint
+}
+const rpHandlers = new Set<(ev: RiskPointEvent) => void>()
+
+/** Subscribes to parsed risk-point events; returns the unsubscribe function. */
+export function onRiskPointEvent(fn: (ev: RiskPointEvent) => void): () => void {
+  rpHandlers.add(fn)
+  return () => rpHandlers.delete(fn)
+}
+
+function handleRiskPointData(data: string) {
+  const ev = parseRiskPointEvent(data)
+  if (!ev) return
+  for (const fn of [...rpHandlers]) {
+    try {
+      fn(ev)
+    } catch (e) {
+      console.error('risk point event handler failed', e)
+    }
+  }
+}
+
 let started = false
 let offs: (() => void)[] = []
 let pollTimer: ReturnType<typeof setInterval> | null = null
@@ -115,6 +166,8 @@ export function startAlarms(): void {
   armAudioOnFirstGesture()
   offs = [
     liveEvents.on('alarm', handleAlarmData),
+    liveEvents.on('hidden_danger', handleHdData),
+    liveEvents.on('risk_point', handleRiskPointData),
     liveEvents.onResync(() => {
       alarmTick.value++
       void refreshSummary()

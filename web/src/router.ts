@@ -8,7 +8,7 @@ declare module 'vue-router' {
   interface RouteMeta {
     public?: boolean
     /** A capability the page needs; without it the page redirects home. */
-    need?: 'can_edit_registry' | 'can_manage_users' | 'can_read_audit'
+    need?: 'can_edit_registry' | 'can_manage_users' | 'can_read_audit' | 'can_write_risk' | 'can_report_hidden_dangers' | 'can_file_commitment'
     /** Registry editors, or an enterprise user for their own enterprise's units. */
     needHazardEdit?: boolean
   }
@@ -37,6 +37,16 @@ const routes: RouteRecordRaw[] = [
       { path: 'facilities/:id', name: 'facility', component: () => import('./views/FacilityDetail.vue'), props: true },
       { path: 'facilities/:id/edit', name: 'facility-edit', component: () => import('./views/FacilityForm.vue'), props: true, meta: { need: 'can_edit_registry' } },
       { path: 'alarms', name: 'alarms', component: () => import('./views/AlarmsView.vue') },
+      { path: 'risk-points', name: 'risk-points', component: () => import('./views/RiskPointList.vue') },
+      { path: 'risk-points/new', name: 'risk-point-new', component: () => import('./views/RiskPointForm.vue'), meta: { need: 'can_write_risk' } },
+      { path: 'risk-points/:id', name: 'risk-point', component: () => import('./views/RiskPointDetail.vue'), props: true },
+      { path: 'risk-points/:id/edit', name: 'risk-point-edit', component: () => import('./views/RiskPointForm.vue'), props: true, meta: { need: 'can_write_risk' } },
+      { path: 'hidden-dangers', name: 'hidden-dangers', component: () => import('./views/HiddenDangerList.vue') },
+      { path: 'hidden-dangers/new', name: 'hidden-danger-new', component: () => import('./views/HiddenDangerForm.vue'), meta: { need: 'can_report_hidden_dangers' } },
+      { path: 'hidden-dangers/:id', name: 'hidden-danger', component: () => import('./views/HiddenDangerDetail.vue'), props: true },
+      { path: 'supervision', name: 'supervision', component: () => import('./views/SupervisionView.vue') },
+      { path: 'hd-stats', name: 'hd-stats', component: () => import('./views/HiddenDangerStats.vue') },
+      { path: 'commitments', name: 'commitments', component: () => import('./views/CommitmentBoard.vue') },
       { path: 'admin-units', name: 'admin-units', component: () => import('./views/AdminUnitsView.vue') },
       { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { need: 'can_manage_users' } },
       { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { need: 'can_read_audit' } },

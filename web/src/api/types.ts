@@ -42,7 +42,327 @@ export interface Meta {
     can_replace_boundaries?: boolean
     /** Acknowledge, dispose and assign alarms. */
     can_handle_alarms?: boolean
+    can_edit_hazard_sources?: boolean
+    /** Create, edit and assess risk points and their check tasks in scope. */
+    can_write_risk?: boolean
+    /** Report hidden dangers and record checks in scope. */
+    can_report_hidden_dangers?: boolean
+    /** File the daily safety commitment of one's own enterprise. */
+    can_file_commitment?: boolean
+    /** Hidden-danger actions this role may ever take, per level; the state decides the rest. */
+    hidden_danger_actions?: { general: string[]; major: string[] }
   }
+  dualprev?: DualPrevMeta
+}
+
+// ---- Dual prevention (双重预防) -------------------------------------------------------
+
+export type RiskColour = 'red' | 'orange' | 'yellow' | 'blue'
+
+/** The colour edges in force (`[dualprev]` settings). */
+export interface DualPrevBands {
+  lec_red_above: number
+  lec_orange_above: number
+  lec_yellow_above: number
+  ls_red_min: number
+  ls_orange_min: number
+  ls_yellow_min: number
+}
+
+export interface DualPrevMeta {
+  hidden_danger_sources: LabelledKey[]
+  hidden_danger_categories: LabelledKey[]
+  /** GB 6441-1986 accident types keyed by code `01`–`20`. */
+  accident_types: LabelledKey[]
+  measure_categories: LabelledKey[]
+  /** The eight special operations of GB 30871-2022. */
+  special_operations: LabelledKey[]
+  bands: DualPrevBands
+  /** `HH:MM`, Asia/Shanghai. */
+  commitment_deadline: string
+  photo_max_bytes: number
+}
+
+export type RiskPointKind = 'place' | 'equipment' | 'activity'
+export type ControlLevel = 'company' | 'workshop' | 'team' | 'post'
+export type CheckCycle = 'daily' | 'weekly' | 'monthly' | 'quarterly' | 'yearly'
+export type MeasureCategory = 'engineering' | 'management' | 'training' | 'ppe' | 'emergency'
+
+export interface ControlMeasure {
+  category: MeasureCategory
+  text: string
+  check_cycle: CheckCycle | null
+}
+
+export interface RiskPointInput {
+  enterprise_id: string
+  name: string
+  kind: RiskPointKind
+  location: string
+  lon: number | null
+  lat: number | null
+  hazards: string[]
+  accident_types: string[]
+  control_measures: ControlMeasure[]
+  control_level: ControlLevel
+  responsible_person: string
+  responsible_phone: string
+}
+
+export interface RiskPoint extends RiskPointInput {
+  id: string
+  enterprise_name: string
+  town_code: string
+  town_name?: string | null
+  colour: RiskColour | null
+  method: 'lec' | 'ls' | null
+  score: number | null
+  assessed_at: string | null
+  created_at?: string
+  updated_at?: string
+}
+
+export interface RiskAssessment {
+  id: string
+  risk_point_id?: string
+  method: 'lec' | 'ls'
+  l: number
+  e?: number | null
+  c?: number | null
+  s?: number | null
+  score: number
+  colour: RiskColour
+  bands?: DualPrevBands | null
+  note: string
+  assessed_at: string
+  assessor_name?: string | null
+  level_zh?: string | null
+}
+
+export interface LecResult {
+  l: number
+  e: number
+  c: number
+  d: number
+  band: { grade: number; name_zh: string; name_en: string }
+  colour: RiskColour
+  level_zh: string
+}
+
+export interface ColourCounts {
+  red: number
+  orange: number
+  yellow: number
+  blue: number
+}
+
+/** `GET /map/risk-points` feature properties. */
+export interface RiskPointMapProps {
+  id: string
+  name: string
+  enterprise_id?: string
+  enterprise_name?: string
+  colour: RiskColour | null
+  kind?: string
+  score?: number | null
+  method?: string | null
+}
+
+/** `GET /map/risk-towns` feature properties: the shade and the counts per colour. */
+export interface RiskTownMapProps {
+  code: string
+  name: string
+  shade: RiskColour | null
+  /** Counts of risk points per colour (flat or nested, tolerated both ways). */
+  points?: ColourCounts
+  enterprises?: ColourCounts
+  [k: string]: unknown
+}
+
+export type HdState = 'reported' | 'rectifying' | 'awaiting_acceptance' | 'closed'
+export type HdLevel = 'general' | 'major'
+export type HdAction = 'rectify' | 'submit' | 'accept' | 'reject' | 'close' | 'list'
+
+export interface Supervision {
+  level: 'town' | 'district'
+  officer_id: string | null
+  officer: string | null
+  due: string | null
+  listed_at: string | null
+  note: string | null
+  overdue: boolean
+}
+
+export interface HiddenDanger {
+  id: string
+  enterprise_id: string
+  enterprise_name: string
+  town_code: string
+  town_name: string | null
+  industry_section: string
+  lon: number | null
+  lat: number | null
+  risk_point_id: string | null
+  risk_point_name: string | null
+  alarm_id: string | null
+  location: string
+  description: string
+  source: string
+  category: string
+  level: HdLevel
+  found_by: string
+  found_at: string
+  reported_by: string | null
+  state: HdState
+  measures: string | null
+  funds: number | null
+  responsible_person: string | null
+  deadline: string | null
+  contingency: string | null
+  rectification_result: string | null
+  rectified_at: string | null
+  closed_at: string | null
+  closed_by: string | null
+  close_evidence: string | null
+  overdue: boolean
+  overdue_at: string | null
+  supervision: Supervision | null
+  created_at: string
+  updated_at: string
+}
+
+export interface HdTimelineEntry {
+  at: string
+  action: string
+  from_state: string | null
+  to_state: string | null
+  actor_name: string | null
+  detail: Record<string, unknown> | null
+}
+
+export interface HdPhoto {
+  id: string
+  stage: 'found' | 'rectified'
+  file_name: string
+  content_type: string
+  size_bytes: number
+  uploaded_at: string
+  url: string
+}
+
+export interface HiddenDangerDetail extends HiddenDanger {
+  timeline: HdTimelineEntry[]
+  photos: HdPhoto[]
+}
+
+export interface HiddenDangerBoard {
+  reported: number
+  rectifying: number
+  awaiting_acceptance: number
+  closed: number
+  overdue: number
+  open_major: number
+  supervised: number
+}
+
+export interface HiddenDangerStatsRow {
+  key: string
+  name: string
+  period: string
+  found: number
+  major: number
+  closed: number
+  overdue: number
+  rectification_rate: number | null
+}
+
+export type CommitmentStatus = 'on_time' | 'late' | 'pending' | 'missing'
+
+export interface Contradiction {
+  kind: 'unacknowledged_high_alarms' | 'open_major_hidden_dangers' | string
+  count: number
+}
+
+export type HazardSourceRunState = 'normal' | 'abnormal' | 'shutdown' | 'maintenance'
+
+/** The declared state of one major hazard source in a commitment. */
+export interface CommitmentHazardSource {
+  unit_id: string
+  name: string
+  state: HazardSourceRunState
+  note?: string
+}
+
+/** Counts of the eight special operations (GB 30871) planned for the day, by key. */
+export type Operations = Record<string, number>
+
+export interface CommitmentInput {
+  enterprise_id?: string
+  day?: string
+  committer: string
+  hazard_sources: CommitmentHazardSource[]
+  operations: Operations
+  startup_shutdown: boolean
+  maintenance: boolean
+  safe_state: boolean
+  notes?: string
+}
+
+export interface Commitment {
+  id: string
+  enterprise_id: string
+  enterprise_name: string
+  town_code: string
+  town_name: string | null
+  day: string
+  committed_at: string
+  committer: string
+  hazard_sources: CommitmentHazardSource[]
+  operations: Operations
+  startup_shutdown: boolean
+  maintenance: boolean
+  safe_state: boolean
+  notes: string
+  late: boolean
+  status: CommitmentStatus
+  contradictory: boolean
+  contradictions: Contradiction[]
+}
+
+/** One row of `GET /commitments/board`. */
+export interface CommitmentBoardRow {
+  enterprise_id: string
+  enterprise_name: string
+  town_code: string
+  town_name: string | null
+  status: CommitmentStatus
+  commitment_id: string | null
+  committed_at: string | null
+  committer: string | null
+  safe_state: boolean | null
+  contradictory: boolean
+  contradictions: Contradiction[]
+}
+
+export interface CommitmentBoard {
+  day: string
+  /** When the day's commitments are due (RFC 3339). */
+  deadline: string
+  totals: { enterprises: number; on_time: number; late: number; pending: number; missing: number; contradictory: number }
+  items: CommitmentBoardRow[]
+}
+
+/** `GET /hidden-dangers/stats`. */
+export interface HiddenDangerStats {
+  group: string
+  period: string
+  from: string
+  to: string
+  periods: string[]
+  items: HiddenDangerStatsRow[]
+  total: number
+  /** Per period over all groups, every period of the range (zeros included). */
+  totals: { period: string; found: number; major: number; closed: number; overdue: number; rectification_rate: number | null }[]
 }
 
 export interface ListResponse<T> {
@@ -345,6 +665,8 @@ export interface Alarm {
   escalation: Escalation
   escalated_at: string | null
   updated_at: string
+  /** The hidden danger created from this alarm, if any. */
+  hidden_danger_id?: string | null
 }
 
 export type AlarmAction = 'raised' | 'cleared' | 'acknowledged' | 'disposed' | 'assigned' | 'escalated'

@@ -1,4 +1,5 @@
 import type zh from './zh-CN'
+import dp from './dp.en'
 
 // English. Typed against the Chinese catalogue so a missing key fails the type check.
 const en: typeof zh = {
@@ -48,6 +49,11 @@ const en: typeof zh = {
     loggedOut: 'Logged out',
   },
   nav: {
+    riskPoints: 'Risk grading',
+    hiddenDangers: 'Hidden dangers',
+    supervision: 'Supervision',
+    hdStats: 'HD statistics',
+    commitments: 'Commitments',
     oneMap: 'One map',
     enterprises: 'Enterprises',
     hazardSources: 'Major hazard sources',
@@ -514,5 +520,6 @@ const en: typeof zh = {
       alarm: 'Alarm',
     },
   },
+  dp,
 }
 export default en

@@ -1,5 +1,6 @@
 // Simplified Chinese, the default. Every key here must exist in en.ts and vice
 // versa (checked by i18n.test.ts).
+import dp from './dp.zh-CN'
 export default {
   app: {
     name: '应急 Yingji',
@@ -47,6 +48,11 @@ export default {
     loggedOut: '已退出登录',
   },
   nav: {
+    riskPoints: '风险分级管控',
+    hiddenDangers: '隐患排查治理',
+    supervision: '挂牌督办',
+    hdStats: '隐患统计',
+    commitments: '安全承诺',
     oneMap: '一张图',
     enterprises: '企业',
     hazardSources: '重大危险源',
@@ -513,4 +519,5 @@ export default {
       alarm: '报警',
     },
   },
+  dp,
 }
