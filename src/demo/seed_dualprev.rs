@@ -40,10 +40,14 @@ pub async fn seed(db: &Db, seed: u64, now_ms: i64) -> anyhow::Result<DualPrevRep
             "SELECT id, town_code, flags FROM enterprises ORDER BY credit_code",
         ))
         .await?;
+    // A commitment states the major hazard sources, as filing over the API requires.
     let units: Vec<(String, String, String)> = db
-        .fetch_all(&Sql::new(
-            "SELECT id, enterprise_id, name FROM hazard_units ORDER BY name, id",
-        ))
+        .fetch_all(
+            &Sql::new(
+                "SELECT id, enterprise_id, name FROM hazard_units WHERE is_major = $1 ORDER BY name, id",
+            )
+            .bind(true),
+        )
         .await?;
     let mut units_of: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
     for (id, enterprise, name) in &units {
