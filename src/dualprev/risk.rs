@@ -319,8 +319,9 @@ fn json_text<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-/// Inserts a validated risk point of `enterprise_id` in `town_code`.
-pub async fn insert(
+/// Stores a validated risk point of `enterprise_id` in `town_code`: a new one, or the
+/// editable fields of an existing one (its assessment and creation time stay).
+pub async fn save(
     tx: &mut Tx,
     id: &str,
     enterprise_id: &str,
@@ -332,42 +333,13 @@ pub async fn insert(
         &Sql::new(
             "INSERT INTO risk_points (id, enterprise_id, town_code, name, kind, location, lon, lat, hazards, accident_types, \
              control_measures, control_level, responsible_person, responsible_phone, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
-        )
-        .bind(id)
-        .bind(enterprise_id)
-        .bind(town_code)
-        .bind(f.name.as_str())
-        .bind(f.kind.as_str())
-        .bind(f.location.as_str())
-        .bind(f.lon)
-        .bind(f.lat)
-        .bind(json_text(&f.hazards))
-        .bind(json_text(&f.accident_types))
-        .bind(json_text(&f.control_measures))
-        .bind(f.control_level.as_str())
-        .bind(f.responsible_person.as_str())
-        .bind(f.responsible_phone.as_str())
-        .bind(now_ms),
-    )
-    .await?;
-    Ok(())
-}
-
-/// Replaces the editable fields; the assessment stays.
-pub async fn update(
-    tx: &mut Tx,
-    id: &str,
-    enterprise_id: &str,
-    town_code: &str,
-    f: &RiskPointFields,
-    now_ms: i64,
-) -> Result<(), DbError> {
-    tx.execute(
-        &Sql::new(
-            "UPDATE risk_points SET enterprise_id = $2, town_code = $3, name = $4, kind = $5, location = $6, lon = $7, \
-             lat = $8, hazards = $9, accident_types = $10, control_measures = $11, control_level = $12, \
-             responsible_person = $13, responsible_phone = $14, updated_at = $15 WHERE id = $1",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+             ON CONFLICT (id) DO UPDATE SET enterprise_id = excluded.enterprise_id, town_code = excluded.town_code, \
+             name = excluded.name, kind = excluded.kind, location = excluded.location, lon = excluded.lon, \
+             lat = excluded.lat, hazards = excluded.hazards, accident_types = excluded.accident_types, \
+             control_measures = excluded.control_measures, control_level = excluded.control_level, \
+             responsible_person = excluded.responsible_person, responsible_phone = excluded.responsible_phone, \
+             updated_at = excluded.updated_at",
         )
         .bind(id)
         .bind(enterprise_id)

@@ -133,6 +133,50 @@ async fn get_one(
     Ok(Json(visible(&state, &user, &id).await?))
 }
 
+/// Saves a risk point (new when `before` is none) with its check tasks, audit entry and live
+/// event in one transaction, and returns it as stored.
+#[allow(clippy::too_many_arguments)]
+async fn store_point(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    enterprise_id: &str,
+    town_code: &str,
+    fields: &risk::RiskPointFields,
+    before: Option<&RiskPoint>,
+    now: i64,
+) -> Result<RiskPoint, ApiError> {
+    let mut tx = state.db.begin().await?;
+    risk::save(&mut tx, id, enterprise_id, town_code, fields, now).await?;
+    checks::sync_tasks(
+        &mut tx,
+        id,
+        enterprise_id,
+        town_code,
+        &fields.control_measures,
+        &fields.responsible_person,
+        before.map(|b| b.responsible_person.as_str()),
+        now,
+    )
+    .await?;
+    let after = risk::get_tx(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
+    let action = if before.is_some() { "update" } else { "create" };
+    audit::record(
+        &mut tx,
+        &user.actor(),
+        "risk_point",
+        id,
+        action,
+        before.map(|b| json!(b)).as_ref(),
+        Some(&json!(after)),
+    )
+    .await?;
+    publish(&mut tx, now, action, &after).await?;
+    tx.commit().await?;
+    state.monitor.events.wake();
+    Ok(after)
+}
+
 /// Creates a risk point; each control measure with a check cycle gets its check task.
 #[utoipa::path(post, path = "/risk-points", tag = "dualprev", request_body = RiskPointInput,
     responses((status = 201, body = RiskPoint), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
@@ -147,35 +191,17 @@ async fn create(
     let fields = risk::validate_fields(&input)?;
     let now = crate::db::now_ms();
     let id = crate::db::new_id();
-    let mut tx = state.db.begin().await?;
-    risk::insert(&mut tx, &id, &enterprise_id, &town_code, &fields, now).await?;
-    checks::sync_tasks(
-        &mut tx,
+    let after = store_point(
+        &state,
+        &user,
         &id,
         &enterprise_id,
         &town_code,
-        &fields.control_measures,
-        &fields.responsible_person,
+        &fields,
         None,
         now,
     )
     .await?;
-    let after = risk::get_tx(&mut tx, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "risk_point",
-        &id,
-        "create",
-        None,
-        Some(&json!(after)),
-    )
-    .await?;
-    publish(&mut tx, now, "create", &after).await?;
-    tx.commit().await?;
-    state.monitor.events.wake();
     Ok((StatusCode::CREATED, Json(after)))
 }
 
@@ -198,35 +224,17 @@ async fn update(
     let (enterprise_id, town_code) = target_enterprise(&state, &user, &given).await?;
     let fields = risk::validate_fields(&input)?;
     let now = crate::db::now_ms();
-    let mut tx = state.db.begin().await?;
-    risk::update(&mut tx, &id, &enterprise_id, &town_code, &fields, now).await?;
-    checks::sync_tasks(
-        &mut tx,
+    let after = store_point(
+        &state,
+        &user,
         &id,
         &enterprise_id,
         &town_code,
-        &fields.control_measures,
-        &fields.responsible_person,
-        Some(&before.responsible_person),
+        &fields,
+        Some(&before),
         now,
     )
     .await?;
-    let after = risk::get_tx(&mut tx, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    audit::record(
-        &mut tx,
-        &user.actor(),
-        "risk_point",
-        &id,
-        "update",
-        Some(&json!(before)),
-        Some(&json!(after)),
-    )
-    .await?;
-    publish(&mut tx, now, "update", &after).await?;
-    tx.commit().await?;
-    state.monitor.events.wake();
     Ok(Json(after))
 }
 
