@@ -589,3 +589,64 @@ async fn one_action_turns_a_monitoring_alarm_into_a_linked_hidden_danger() {
         app.stop().await;
     });
 }
+
+#[tokio::test]
+async fn an_enterprise_moved_to_another_town_takes_its_hidden_dangers_and_risk_points_along() {
+    each_backend!(|t| {
+        let f = common::seed_fixture(&t.db).await;
+        let app = common::TestApp::spawn(&t.db).await;
+        let sup = app.login("supervisor").await;
+        let town_a = app.login("town").await;
+        let (_, hd) = report(&app, &sup, general(&f.a1)).await;
+        let id = id_of(&hd);
+        let (s, rp) = app
+            .send_json(
+                Method::POST,
+                &sup,
+                "/api/v1/risk-points",
+                &json!({"enterprise_id": f.a1, "name": "储罐区", "kind": "place", "control_level": "company",
+                        "responsible_person": "王工", "control_measures": [{"category": "management", "text": "每日巡检", "check_cycle": "daily"}]}),
+            )
+            .await;
+        assert_eq!(s, 201, "{rp}");
+        let (s, _) = app
+            .get_json(&town_a, &format!("/api/v1/hidden-dangers/{id}"))
+            .await;
+        assert_eq!(s, 200);
+
+        let admin = app.login("admin").await;
+        let moved = common::enterprise_input(1, common::TOWN_B, "甲一化工有限公司");
+        let (s, e) = app
+            .send_json(
+                Method::PUT,
+                &admin,
+                &format!("/api/v1/enterprises/{}", f.a1),
+                &serde_json::to_value(&moved).expect("json"),
+            )
+            .await;
+        assert_eq!(s, 200, "{e}");
+
+        // The old town no longer sees them; the records say the new town.
+        let (s, _) = app
+            .get_json(&town_a, &format!("/api/v1/hidden-dangers/{id}"))
+            .await;
+        assert_eq!(s, 404);
+        let (_, list) = app.get_json(&town_a, "/api/v1/risk-points").await;
+        assert_eq!(list["total"], 0, "{list}");
+        let (_, now) = app
+            .get_json(&sup, &format!("/api/v1/hidden-dangers/{id}"))
+            .await;
+        assert_eq!(now["town_code"], common::TOWN_B);
+        let (_, tasks) = app
+            .get_json(
+                &sup,
+                &format!(
+                    "/api/v1/check-tasks?risk_point_id={}",
+                    rp["id"].as_str().unwrap_or_default()
+                ),
+            )
+            .await;
+        assert_eq!(tasks["items"][0]["town_code"], common::TOWN_B, "{tasks}");
+        app.stop().await;
+    });
+}

@@ -515,7 +515,30 @@ pub async fn insert_enterprise(tx: &mut Tx, id: &str, e: &EnterpriseInput) -> Re
 }
 
 /// Replaces the editable fields of an already validated enterprise.
+/// Tables that keep a copy of their enterprise's town, so that scope filters need no join.
+const TOWN_COPIES: [&str; 6] = [
+    "alarms",
+    "risk_points",
+    "check_tasks",
+    "check_records",
+    "hidden_dangers",
+    "commitments",
+];
+
+/// Updates an enterprise. When it moves to another town, the records that copy its town move
+/// with it in the same transaction: the new town's staff see its alarms, risk points and
+/// hidden dangers, the old town's no longer do.
 pub async fn update_enterprise(tx: &mut Tx, id: &str, e: &EnterpriseInput) -> Result<u64, DbError> {
+    for table in TOWN_COPIES {
+        tx.execute(
+            &Sql::new(format!(
+                "UPDATE {table} SET town_code = $1 WHERE enterprise_id = $2 AND town_code <> $1"
+            ))
+            .bind(&e.town_code)
+            .bind(id),
+        )
+        .await?;
+    }
     tx.execute(
         &Sql::new(
             "UPDATE enterprises SET credit_code = $1, name = $2, town_code = $3, address = $4, lon = $5, lat = $6, \
