@@ -518,13 +518,8 @@ pub struct ListParams {
 }
 
 fn parse_day(field: &str, v: &str) -> Result<NaiveDate, ApiError> {
-    let v = v.trim();
-    // chrono would read `26-3-1` as the year 26.
-    NaiveDate::parse_from_str(v, "%Y-%m-%d")
-        .ok()
-        .filter(|_| v.len() == 10)
-        .ok_or(())
-        .map_err(|_| ApiError::validation(field, format!("{field} must be a date YYYY-MM-DD")))
+    super::rules::parse_day(v)
+        .ok_or_else(|| ApiError::validation(field, format!("{field} must be a date YYYY-MM-DD")))
 }
 
 pub async fn list(

@@ -25,7 +25,7 @@ use crate::paging::{Page, Paging};
 /// Asia/Shanghai day.
 pub fn parse_deadline(field: &str, v: &str) -> Result<i64, ApiError> {
     let v = v.trim();
-    if let Ok(day) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+    if let Some(day) = rules::parse_day(v) {
         return Ok(rules::end_of_day_ms(day));
     }
     crate::time::parse_time(v).ok_or_else(|| {
@@ -86,7 +86,7 @@ pub struct ListParams {
 pub fn parse_from_to(field: &str, v: &Option<String>) -> Result<Option<i64>, ApiError> {
     non_empty(v)
         .map(|s| {
-            if let Ok(day) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+            if let Some(day) = rules::parse_day(s) {
                 return Ok(rules::shanghai_ms(day, chrono::NaiveTime::MIN));
             }
             crate::time::parse_time(s).ok_or_else(|| {

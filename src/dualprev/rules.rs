@@ -624,6 +624,23 @@ pub fn shanghai_ms(day: NaiveDate, time: NaiveTime) -> i64 {
         .unwrap_or_default()
 }
 
+/// A calendar day written exactly `YYYY-MM-DD`. Strict because chrono alone reads `26-3-1`
+/// as the year 26.
+pub fn parse_day(v: &str) -> Option<NaiveDate> {
+    let v = v.trim();
+    let shaped = v.len() == 10
+        && v.bytes().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    shaped
+        .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        .flatten()
+}
+
 /// The last millisecond of a Shanghai day: a deadline given as a date means "by the end of it".
 pub fn end_of_day_ms(day: NaiveDate) -> i64 {
     shanghai_ms(day + Duration::days(1), NaiveTime::MIN) - 1

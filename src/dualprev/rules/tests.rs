@@ -316,3 +316,14 @@ fn a_safe_state_contradicts_unacknowledged_high_alarms_and_open_major_hidden_dan
         ]
     );
 }
+
+#[test]
+fn a_day_is_read_only_in_its_full_form() {
+    assert_eq!(
+        parse_day(" 2026-03-01 "),
+        NaiveDate::from_ymd_opt(2026, 3, 1)
+    );
+    assert_eq!(parse_day("26-3-1"), None);
+    assert_eq!(parse_day("2026-3-01"), None);
+    assert_eq!(parse_day("2026-02-30"), None);
+}
