@@ -9,8 +9,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys of [`Settings`], for picking our variables out of the environment.
-const SECTIONS: [&str; 10] = [
+const SECTIONS: [&str; 11] = [
     "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor", "demo", "dualprev",
+    "warning",
 ];
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -29,6 +30,36 @@ pub struct Settings {
     pub monitor: MonitorSettings,
     pub demo: DemoSettings,
     pub dualprev: DualPrevSettings,
+    pub warning: WarningSettings,
+}
+
+/// Early warning: who we are in CAP, how long a town has to acknowledge a relay.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct WarningSettings {
+    /// CAP `sender`: an address that identifies the issuing office.
+    pub sender: String,
+    /// CAP `senderName`.
+    pub sender_name: String,
+    /// The 3-digit organisation code in the GB/T 35965.1 identifier (after 120114).
+    pub org_code: String,
+    /// A relay not acknowledged by its town this many minutes after publishing escalates to
+    /// the duty officer.
+    pub relay_ack_minutes: i64,
+    /// Public address of this platform (CAP `web`, Atom links); empty: links are relative.
+    pub public_url: String,
+}
+
+impl Default for WarningSettings {
+    fn default() -> Self {
+        WarningSettings {
+            sender: "yjj@wuqing.tj.gov.cn".into(),
+            sender_name: "天津市武清区应急管理局".into(),
+            org_code: "000".into(),
+            relay_ack_minutes: 15,
+            public_url: String::new(),
+        }
+    }
 }
 
 /// Dual prevention: the colour bands of risk grading, the daily commitment deadline, photos.
@@ -271,6 +302,7 @@ impl Default for Settings {
             monitor: MonitorSettings::default(),
             demo: DemoSettings::default(),
             dualprev: DualPrevSettings::default(),
+            warning: WarningSettings::default(),
         }
     }
 }
@@ -329,6 +361,7 @@ impl fmt::Debug for Settings {
             .field("monitor", &self.monitor)
             .field("demo", &self.demo)
             .field("dualprev", &self.dualprev)
+            .field("warning", &self.warning)
             .finish()
     }
 }
@@ -431,6 +464,26 @@ impl Settings {
                 "dualprev.commitment_deadline must be HH:MM, got {}",
                 self.dualprev.commitment_deadline
             )));
+        }
+        if self.warning.org_code.len() != 3
+            || !self.warning.org_code.bytes().all(|b| b.is_ascii_digit())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "warning.org_code must be 3 digits (GB/T 35965.1), got {}",
+                self.warning.org_code
+            )));
+        }
+        if self.warning.relay_ack_minutes <= 0 {
+            return Err(ConfigError::Invalid(
+                "warning.relay_ack_minutes must be at least 1".into(),
+            ));
+        }
+        if self.warning.sender.trim().is_empty()
+            || self.warning.sender.contains([' ', ',', '<', '&'])
+        {
+            return Err(ConfigError::Invalid(
+                "warning.sender must be a non-empty address without spaces, commas, < or &".into(),
+            ));
         }
         if let Some(url) = self.monitor.mqtt_url.as_deref().filter(|u| !u.is_empty()) {
             crate::monitor::mqtt::parse_url(url)
@@ -549,7 +602,23 @@ ls_yellow_min = {ls_yellow}
 commitment_deadline = "{commitment_deadline}"
 # Largest hidden-danger photo accepted (JPEG, PNG or WebP), bytes.
 photo_max_bytes = {photo_max_bytes}
+
+[warning]
+# CAP sender (an address naming the issuing office) and senderName.
+sender = "{w_sender}"
+sender_name = "{w_sender_name}"
+# 3-digit organisation code in the GB/T 35965.1 identifier 120114DDD00000_YYYYMMDDhhmmss_N.
+org_code = "{w_org}"
+# Minutes a town has to acknowledge a relayed warning before it escalates to the duty officer.
+relay_ack_minutes = {w_ack}
+# Public address of this platform, e.g. "https://yj.wuqing.gov.cn" (CAP <web>, Atom links).
+public_url = "{w_public_url}"
 "#,
+        w_sender = d.warning.sender,
+        w_sender_name = d.warning.sender_name,
+        w_org = d.warning.org_code,
+        w_ack = d.warning.relay_ack_minutes,
+        w_public_url = d.warning.public_url,
         db = d.db,
         bind = d.bind,
         lec_red = d.dualprev.lec_red_above,

@@ -23,6 +23,7 @@ pub mod monitor;
 pub mod paging;
 pub mod registry;
 pub mod time;
+pub mod warning;
 pub mod web;
 
 /// Administrative code of the Wuqing District (GB/T 2260).

@@ -84,6 +84,14 @@ impl Role {
     /// What each role may do. Scope (which records) is checked separately.
     pub fn has(self, p: Permission) -> bool {
         use Permission::*;
+        // Early warning is one workflow with its own rules (crate::warning::model).
+        match p {
+            WarningCompose => return crate::warning::model::may_compose(self),
+            WarningApprove => return crate::warning::model::may_approve(self),
+            WarningRelay => return crate::warning::model::may_relay(self),
+            SubscriberManage => return crate::warning::model::may_manage_subscribers(self),
+            _ => {}
+        }
         match self {
             Role::Admin => true,
             Role::Supervisor => matches!(
@@ -136,6 +144,14 @@ pub enum Permission {
     HiddenDangerReport,
     /// File the daily safety commitment of one's own enterprise.
     CommitmentFile,
+    /// Draft, edit and submit warnings; start an update.
+    WarningCompose,
+    /// Approve (签发), reject, publish and cancel warnings; relay imported ones.
+    WarningApprove,
+    /// Acknowledge a warning relayed to one's town and report its onward dissemination.
+    WarningRelay,
+    /// Manage warning subscribers (a town user: own town).
+    SubscriberManage,
 }
 
 /// Which records a user may see.
