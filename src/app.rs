@@ -37,6 +37,8 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/openapi.json",
     "/api/docs",
+    "/public/subscribe",
+    "/public/unsubscribe",
 ];
 
 #[derive(OpenApi)]
@@ -57,6 +59,7 @@ pub const PUBLIC_ROUTES: &[&str] = &[
         (name = "rules", description = "Standards calculators"),
         (name = "monitor", description = "Sensors, ingest, readings and alarms"),
         (name = "dualprev", description = "Dual prevention: risk points, check tasks, hidden dangers, safety commitments"),
+        (name = "warning", description = "Early warning: CAP messages, relays, dissemination, coverage"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -234,6 +237,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::dualprev::stats::router())
         .merge(crate::dualprev::commitments::router())
         .merge(crate::dualprev::report::router())
+        .merge(crate::warning::dispatch::routes::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -243,6 +247,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(metrics))
         .nest("/api/v1", api_routes())
+        .merge(crate::warning::dispatch::routes::public_router())
         .split_for_parts();
     let router = api
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi.clone()))
@@ -264,6 +269,7 @@ pub struct Application {
     monitor: Arc<crate::monitor::ingest::Monitor>,
     mqtt: Option<crate::monitor::mqtt::MqttConfig>,
     tick_ms: u64,
+    settings: Arc<Settings>,
 }
 
 impl Application {
@@ -292,9 +298,10 @@ impl Application {
             .await?,
         );
         let tick_ms = settings.monitor.tick_ms;
+        let settings = Arc::new(settings);
         let state = AppState {
             db: db.clone(),
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             monitor: monitor.clone(),
         };
         let (router, _) = router(state);
@@ -305,6 +312,7 @@ impl Application {
             monitor,
             mqtt,
             tick_ms,
+            settings,
         })
     }
 
@@ -323,6 +331,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Warnings go out from the delivery queue (`dissemination.tick_ms`, 0: not here).
+        let dispatcher = crate::warning::dispatch::Dispatcher::spawn(
+            self.db.clone(),
+            self.settings.clone(),
+            Some(self.monitor.events.clone()),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Compaction, merging and retention purges run beside the server.
         let background = self.monitor.store.start_background();
         // Live events reach the streams; offline and escalation deadlines are checked.
@@ -348,6 +363,9 @@ impl Application {
         }
         if let Some(t) = ticker {
             t.stop().await;
+        }
+        if let Some(d) = dispatcher {
+            d.stop().await;
         }
         bus.stop().await;
         served?;

@@ -3,4 +3,5 @@
 //! with receipts, and measure public coverage. `model` and `cap` are pure. See
 //! `docs/warnings.md`.
 
+pub mod dispatch;
 pub mod model;
