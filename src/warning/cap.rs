@@ -655,6 +655,9 @@ impl Node {
     }
 }
 
+/// Deepest nesting read (CAP needs 5; signatures and extensions a few more).
+const MAX_DEPTH: usize = 64;
+
 fn read_tree(xml: &str) -> Result<Node, CapError> {
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
     if xml.trim().is_empty() {
@@ -686,6 +689,14 @@ fn read_tree(xml: &str) -> Result<Node, CapError> {
                         )));
                     }
                 };
+                if stack.len() >= MAX_DEPTH {
+                    // The tree is dropped recursively: a hostile nesting of a million
+                    // elements would overflow the stack. CAP itself is 5 deep.
+                    return Err(invalid(
+                        "document",
+                        format!("elements nest deeper than {MAX_DEPTH}: this is not a CAP alert"),
+                    ));
+                }
                 if stack.is_empty() && root.is_some() {
                     return Err(not_xml("more than one root element"));
                 }
@@ -1632,6 +1643,8 @@ mod tests {
             (422, "namespace".into())
         );
         assert_eq!(err("<alert/>"), (422, "namespace".into()));
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert_eq!(err(&deep), (422, "document".into()));
         let v11 = minimal("", "Future").replace("cap:1.2", "cap:1.1");
         let e = parse(&v11).unwrap_err();
         assert_eq!((e.status, e.field.as_str()), (422, "namespace"));
