@@ -268,7 +268,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(a.infos.len(), 2);
     let zh = a.main_info().expect("info");
     assert_eq!(zh.language, "zh-CN");
-    assert_eq!(zh.event_type().map(|t| t.key), Some("rainstorm"));
+    assert_eq!(zh.event_type().key, "rainstorm");
     assert_eq!(zh.level(), Some(Colour::Orange));
     assert_eq!(zh.severity, "Severe");
     assert_eq!(zh.onset_ms, Some(T0 - 1_800_000));
@@ -278,7 +278,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(zh.areas[0].polygons[0].len(), 7);
     assert_eq!(zh.areas[0].polygons[0][0], [116.88, 39.52]);
     assert_eq!(a.geocodes(), ["120114", "120113"]);
-    assert_eq!(a.infos[1].event_type().map(|t| t.key), Some("rainstorm"));
+    assert_eq!(a.infos[1].event_type().key, "rainstorm");
     assert_eq!(a.infos[1].level(), Some(Colour::Orange));
 
     let (p, a) = sample("beichen-hazchem-circle.xml");
@@ -288,7 +288,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     let i = &a.infos[0];
     assert_eq!(i.categories, ["CBRNE", "Safety"]);
     assert_eq!(i.response_types, ["Shelter", "Avoid"]);
-    assert_eq!(i.event_type().map(|t| t.key), Some("hazchem"));
+    assert_eq!(i.event_type().key, "hazchem");
     assert_eq!(i.level(), Some(Colour::Red));
     assert_eq!(i.areas[0].circles, [([117.04871, 39.23056], 5.0)]);
     assert!(i.areas[0].polygons.is_empty());
@@ -321,7 +321,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(a.infos[0].audience.as_deref(), Some("公众"));
     assert_eq!(a.infos[0].resources[0].size, Some(48213));
     assert_eq!(a.infos[0].resources[0].mime_type, "image/png");
-    assert_eq!(a.infos[1].event_type().map(|t| t.key), Some("flood"));
+    assert_eq!(a.infos[1].event_type().key, "flood");
     assert_eq!(a.infos[1].level(), Some(Colour::Yellow));
     assert_eq!(a.infos[1].categories, ["Met", "Infra"]);
     assert!(a.infos[2].areas.is_empty());
@@ -333,7 +333,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(a.scope, "Restricted");
     assert_eq!(a.restriction.as_deref(), Some("仅限应急管理部门"));
     let i = &a.infos[0];
-    assert_eq!(i.event_type().map(|t| t.key), Some("forest_fire"));
+    assert_eq!(i.event_type().key, "forest_fire");
     assert_eq!(i.level(), Some(Colour::Orange));
     assert_eq!(
         i.headline.as_deref(),
@@ -388,7 +388,7 @@ fn extensions_are_skipped_although_the_schema_refuses_them() {
     assert_eq!(a.status, "Test");
     assert_eq!(a.sent_offset_min, 0);
     assert_eq!(a.sent_ms, T0 + 11 * 3_600_000 + 1_800_000);
-    assert_eq!(a.infos[0].event_type().map(|t| t.key), Some("gale"));
+    assert_eq!(a.infos[0].event_type().key, "gale");
     assert_eq!(a.infos[0].areas[0].area_desc, "天津市");
     // Written back without the extensions, and in UTC+0 as the issuer wrote it.
     let xml = cap::to_xml(&a);

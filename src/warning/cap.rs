@@ -1289,24 +1289,32 @@ impl Info {
 
     /// The colour level: the `预警级别` / `alertColor` parameter, else from the severity.
     pub fn level(&self) -> Option<Colour> {
-        ["预警级别", "alertColor"]
+        // Issuers name the colour parameter differently (预警级别, 预警颜色, alertColor,
+        // colour, level); any that names a colour will do.
+        self.parameters
             .iter()
-            .filter_map(|n| self.parameter(n))
-            .find_map(model::level_from_name)
+            .filter(|(k, _)| {
+                let k = k.to_lowercase();
+                ["color", "colour", "级别", "颜色", "level"]
+                    .iter()
+                    .any(|w| k.contains(w))
+            })
+            .find_map(|(_, v)| model::level_from_name(v))
             .or_else(|| model::level_from_severity(&self.severity))
     }
 
-    /// Our event type: the `yingji:event_type` code, else the event named in Chinese or
-    /// English (`暴雨`, `暴雨预警`, `Rainstorm`).
-    pub fn event_type(&self) -> Option<&'static EventType> {
-        if let Some(t) = self.event_code(EVENT_CODE_NAME).and_then(model::event_type) {
-            return Some(t);
-        }
-        let e = self.event.trim();
-        let e = e.strip_suffix("预警").unwrap_or(e);
-        model::EVENT_TYPES
-            .iter()
-            .find(|t| t.zh == e || t.en.eq_ignore_ascii_case(e))
+    /// Our event type: the `yingji:event_type` code, else the event's name classified
+    /// (`暴雨蓝色预警` → rainstorm, see [`model::classify_event`]).
+    pub fn event_type(&self) -> &'static EventType {
+        self.event_code(EVENT_CODE_NAME)
+            .and_then(model::event_type)
+            .or_else(|| {
+                model::event_type(model::classify_event(
+                    &self.event,
+                    self.categories.first().map(String::as_str),
+                ))
+            })
+            .unwrap_or(&model::EVENT_TYPES[model::EVENT_TYPES.len() - 1])
     }
 }
 
@@ -1486,8 +1494,8 @@ mod tests {
             ]
         );
         assert_eq!(zh.level(), Some(Colour::Red));
-        assert_eq!(zh.event_type().map(|t| t.key), Some("rainstorm"));
-        assert_eq!(en.event_type().map(|t| t.key), Some("rainstorm"));
+        assert_eq!(zh.event_type().key, "rainstorm");
+        assert_eq!(en.event_type().key, "rainstorm");
         assert_eq!(a.main_info().map(|i| i.language.as_str()), Some("zh-CN"));
         assert_eq!(a.geocodes(), ["120114001", "120114002"]);
 
@@ -1615,7 +1623,7 @@ mod tests {
         assert_eq!(a.infos[0].areas[0].area_desc, "全区");
         assert_eq!(a.infos[1].urgency, "Future");
         assert_eq!(a.infos[0].level(), Some(Colour::Blue));
-        assert_eq!(a.infos[0].event_type().map(|t| t.key), Some("gale"));
+        assert_eq!(a.infos[0].event_type().key, "gale");
     }
 
     #[test]
@@ -1778,6 +1786,6 @@ mod tests {
         assert_eq!(a.infos[0].event, "暴雨预警");
         assert_eq!(a.infos[0].description.as_deref(), Some("<注意> & 防范"));
         assert_eq!(a.infos[0].headline.as_deref(), Some("A & B 测<"));
-        assert_eq!(a.infos[0].event_type().map(|t| t.key), Some("rainstorm"));
+        assert_eq!(a.infos[0].event_type().key, "rainstorm");
     }
 }
