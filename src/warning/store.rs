@@ -454,6 +454,26 @@ pub async fn in_force(db: &Db, public_only: bool, now_ms: i64) -> Result<Vec<War
         .collect())
 }
 
+/// What the public feed carries: public warnings in force, and the Cancel messages of the
+/// last day so that a feed reader learns a warning was lifted rather than seeing it vanish.
+pub async fn feed_messages(db: &Db, now_ms: i64) -> Result<Vec<Warning>, DbError> {
+    let sql = Sql::new(format!(
+        "{}{FROM} AND w.scope = 'public' AND w.status = 'Actual' AND ((w.state IN ('published', 'relayed') \
+         AND w.expires_at > $1) OR (w.msg_type = 'Cancel' AND w.source = 'local' AND w.sent_at > $2)) \
+         ORDER BY COALESCE(w.sent_at, w.created_at) DESC",
+        select()
+    ))
+    .bind(now_ms)
+    .bind(now_ms - 86_400_000);
+    let names = town_names(db).await?;
+    Ok(db
+        .fetch_all::<Row>(&sql)
+        .await?
+        .into_iter()
+        .map(|r| r.into_model(now_ms, &names))
+        .collect())
+}
+
 /// A composed warning with its target towns resolved.
 pub struct Composed {
     pub content: Content,
