@@ -758,6 +758,15 @@ async fn our_cap_imported_elsewhere_gives_back_the_same_fields_and_the_public_fe
             "{atom}"
         );
         assert!(!atom.contains("内部"), "{atom}");
+        // Links are absolute: the configured public address, else the one asked.
+        assert!(
+            atom.contains(&format!(
+                "href=\"http://{}/public/warnings/{}/cap.xml\"",
+                app.addr,
+                id_of(&ours)
+            )),
+            "{atom}"
+        );
         let (s, _, _) = text(
             &app,
             None,

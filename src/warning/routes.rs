@@ -621,21 +621,46 @@ async fn map_layer(
     ))
 }
 
-fn public_base(state: &AppState) -> String {
-    state
-        .settings
-        .warning
-        .public_url
-        .trim_end_matches('/')
-        .to_string()
+/// The absolute address the public links start with: `warning.public_url`, else the address
+/// the request came to (Host, and X-Forwarded-Proto behind a proxy), so that feed readers get
+/// absolute links either way.
+fn public_base(state: &AppState, headers: &HeaderMap) -> String {
+    let configured = state.settings.warning.public_url.trim_end_matches('/');
+    if !configured.is_empty() {
+        return configured.to_string();
+    }
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    // Only a plausible host name is echoed back into the feed.
+    match header("host").filter(|h| {
+        h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    }) {
+        Some(host) => {
+            let proto = match header("x-forwarded-proto") {
+                Some("https") => "https",
+                _ => "http",
+            };
+            format!("{proto}://{host}")
+        }
+        None => String::new(),
+    }
 }
 
 /// Public warnings in force (no login): the public page's data, with GeoJSON areas and the
 /// towns' outlines for the map.
-async fn public_json(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+async fn public_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
     let now_ms = now();
     let items = store::in_force(&state.db, true, now_ms).await?;
-    let base = public_base(&state);
+    let base = public_base(&state, &headers);
     let warnings: Vec<Value> = items
         .iter()
         .map(|w| {
@@ -678,10 +703,13 @@ async fn public_json(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
 }
 
 /// The Atom feed of public warnings in force, each entry linking its CAP document.
-async fn public_atom(State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn public_atom(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let now_ms = now();
     let items = store::feed_messages(&state.db, now_ms).await?;
-    let base = public_base(&state);
+    let base = public_base(&state, &headers);
     let entries: Vec<atom::FeedEntry> = items
         .iter()
         .map(|w| {
