@@ -574,7 +574,7 @@ export function parseWarningEvent(data: string): { action: string; warning: Warn
   if (!v) return null
   const action = typeof v.action === 'string' ? v.action : ''
   if (hasId(v.warning)) return { action, warning: v.warning as WarningRef }
-  if (hasId(v) && typeof v.headline === 'string') return { action, warning: v as WarningRef }
+  if (typeof v.id === 'string' && typeof v.headline === 'string') return { action, warning: v as WarningRef }
   return null
 }
 
@@ -583,7 +583,7 @@ export function parseRelayEvent(data: string): { action: string; relay: { id: st
   const v = parseObject(data)
   if (!v) return null
   const action = typeof v.action === 'string' ? v.action : ''
-  const r = hasId(v.relay) ? (v.relay as Record<string, unknown>) : hasId(v) && typeof v.warning_id === 'string' ? v : null
+  const r = hasId(v.relay) ? (v.relay as Record<string, unknown>) : typeof v.id === 'string' && typeof v.warning_id === 'string' ? v : null
   if (!r || typeof r.warning_id !== 'string') return null
   return { action, relay: r as { id: string; warning_id: string } }
 }
