@@ -51,8 +51,162 @@ export interface Meta {
     can_file_commitment?: boolean
     /** Hidden-danger actions this role may ever take, per level; the state decides the rest. */
     hidden_danger_actions?: { general: string[]; major: string[] }
+    /** Draft, edit and submit warnings. */
+    can_compose_warning?: boolean
+    /** Approve, reject, publish, cancel warnings; relay imported ones. */
+    can_approve_warning?: boolean
+    /** Acknowledge relays and report onward dissemination (a town user: own town). */
+    can_relay_warning?: boolean
+    can_manage_subscribers?: boolean
   }
   dualprev?: DualPrevMeta
+  warning?: WarningMeta
+}
+
+// ---- Early warning (预警发布, docs/warnings.md) -------------------------------------------
+
+export interface WarningMeta {
+  event_types: { key: string; zh: string; en: string; category: string; urgency: string; certainty: string }[]
+  levels: { key: string; zh: string; en: string; grade: string; severity: string }[]
+  relay_channels: string[]
+  relay_ack_minutes: number
+  coverage_target: number
+}
+
+export type WarningAreaPayload =
+  | { kind: 'towns'; town_codes: string[] }
+  | { kind: 'polygon'; polygon: [number, number][] }
+  | { kind: 'circle'; center: [number, number]; radius_km: number }
+  | { kind: 'imported' }
+
+export interface Warning {
+  id: string
+  identifier: string | null
+  sender: string | null
+  sender_name: string | null
+  source: 'local' | 'imported'
+  msg_type: 'Alert' | 'Update' | 'Cancel'
+  status: string
+  scope: 'public' | 'restricted'
+  event_type: string
+  level: 'blue' | 'yellow' | 'orange' | 'red'
+  urgency: string
+  certainty: string
+  response_type: string | null
+  headline: string
+  description: string
+  instruction: string
+  headline_en: string | null
+  description_en: string | null
+  instruction_en: string | null
+  area: WarningAreaPayload | null
+  area_desc: string
+  town_codes: string[]
+  town_names: string[]
+  effective_at: string
+  onset_at: string | null
+  expires_at: string
+  state: string
+  in_force: boolean
+  references_id: string | null
+  superseded_by_id: string | null
+  created_by: string | null
+  submitted_by: string | null
+  submitted_at: string | null
+  approved_by: string | null
+  approved_at: string | null
+  published_by: string | null
+  published_at: string | null
+  reject_reason: string | null
+  cancel_reason: string | null
+  created_at: string
+  updated_at: string
+  /** The workflow steps the caller may take now. */
+  available_steps?: string[]
+}
+
+export interface WarningRelay {
+  id: string
+  warning_id: string
+  warning_headline?: string
+  warning_level?: string
+  warning_event_type?: string
+  town_code: string
+  town_name: string
+  state: 'pending' | 'acknowledged' | 'escalated'
+  created_at?: string
+  due_at: string | null
+  acknowledged_at: string | null
+  acknowledged_by: string | null
+  escalated_at: string | null
+  disseminated_at: string | null
+  people_reached: number | null
+  channels: string[]
+  note: string | null
+}
+
+export interface WarningTimelineEntry {
+  id?: string
+  at: string
+  action: string
+  actor?: string | null
+  username?: string | null
+  detail?: Record<string, unknown> | null
+}
+
+export interface WarningDelivery {
+  id: string
+  channel: string
+  state: string
+  recipient?: string | null
+  address?: string | null
+  town_code?: string | null
+  attempts?: number
+  last_error?: string | null
+  delivered_at?: string | null
+  updated_at?: string | null
+}
+
+export interface TownCoverage {
+  town_code: string
+  town_name: string
+  population: number | null
+  subscribers: number
+  subscribers_reached: number
+  people_reached: number
+  coverage: number | null
+  meets_target: boolean
+}
+
+export interface WarningCoverage {
+  towns: TownCoverage[]
+  total?: { population: number | null; people_reached: number; coverage: number | null; meets_target: boolean }
+  target?: number
+}
+
+export interface CoverageKpi {
+  from?: string
+  to?: string
+  warnings?: number
+  population?: number | null
+  people_reached?: number
+  coverage: number | null
+  target?: number
+  meets_target?: boolean
+}
+
+export interface Subscriber {
+  id: string
+  town_code: string
+  town_name?: string
+  name: string
+  channel: 'sms' | 'email' | 'webhook'
+  address: string
+  reach: number
+  consent_at: string | null
+  consent_text: string | null
+  unsubscribed_at: string | null
+  created_at?: string
 }
 
 // ---- Dual prevention (双重预防) -------------------------------------------------------
