@@ -89,8 +89,12 @@ export interface Warning {
   status: string
   scope: 'public' | 'restricted'
   event_type: string
-  level: 'blue' | 'yellow' | 'orange' | 'red'
+  /** The event as the issuer named it (imports) or the type's Chinese name. */
+  event_name?: string
+  /** Null for an imported message whose severity maps to no colour. */
+  level: 'blue' | 'yellow' | 'orange' | 'red' | null
   urgency: string
+  severity?: string
   certainty: string
   response_type: string | null
   headline: string
@@ -103,6 +107,8 @@ export interface Warning {
   area_desc: string
   town_codes: string[]
   town_names: string[]
+  /** The area as GeoJSON (MultiPolygon). */
+  geometry?: unknown
   effective_at: string
   onset_at: string | null
   expires_at: string
@@ -110,8 +116,13 @@ export interface Warning {
   in_force: boolean
   references_id: string | null
   superseded_by_id: string | null
+  sent_at?: string | null
   created_by: string | null
+  created_by_name?: string | null
   submitted_by: string | null
+  submitted_by_name?: string | null
+  approved_by_name?: string | null
+  published_by_name?: string | null
   submitted_at: string | null
   approved_by: string | null
   approved_at: string | null
@@ -128,9 +139,8 @@ export interface Warning {
 export interface WarningRelay {
   id: string
   warning_id: string
-  warning_headline?: string
-  warning_level?: string
-  warning_event_type?: string
+  headline: string
+  level: string | null
   town_code: string
   town_name: string
   state: 'pending' | 'acknowledged' | 'escalated'
@@ -140,18 +150,24 @@ export interface WarningRelay {
   acknowledged_by: string | null
   escalated_at: string | null
   disseminated_at: string | null
+  disseminated_by?: string | null
   people_reached: number | null
   channels: string[]
   note: string | null
+  /** Minutes from creation to acknowledgement. */
+  ack_minutes?: number | null
 }
 
 export interface WarningTimelineEntry {
-  id?: string
   at: string
   action: string
   actor?: string | null
-  username?: string | null
-  detail?: Record<string, unknown> | null
+  /** `warning` or `warning_relay`. */
+  entity?: string
+  entity_id?: string
+  state?: string | null
+  town_name?: string | null
+  reason?: string | null
 }
 
 export interface WarningDelivery {

@@ -78,7 +78,7 @@ describe('early-warning catalogues (wn)', () => {
   })
 
   it('name every level, state, step and CAP value the pages show', async () => {
-    const wnZh = (await import('./wn.zh-CN')).default as Record<string, Record<string, unknown>>
+    const wnZh = (await import('./wn.zh-CN')).default as unknown as Record<string, Record<string, unknown>>
     const w = await import('../lib/warnings')
     const has = (group: string, keys: readonly string[]) => expect(keys.filter((k) => !(k in wnZh[group])), group).toEqual([])
     has('levels', w.WARNING_LEVELS)
