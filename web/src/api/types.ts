@@ -171,16 +171,24 @@ export interface WarningTimelineEntry {
 }
 
 export interface WarningDelivery {
-  id: string
+  id: number
+  /** `subscriber`, `user`, `enterprise`… */
+  recipient_kind: string
+  recipient_id: string
+  town_code: string | null
   channel: string
+  /** Masked unless the caller manages subscribers. */
+  address: string
+  reach: number
   state: string
-  recipient?: string | null
-  address?: string | null
-  town_code?: string | null
-  attempts?: number
-  last_error?: string | null
-  delivered_at?: string | null
-  updated_at?: string | null
+  attempts: number
+  next_attempt_at: string
+  last_error: string | null
+  /** The gateway's message id, HTTP status or SMTP reply. */
+  receipt: string | null
+  delivered_at: string | null
+  created_at: string
+  updated_at: string
 }
 
 export interface TownCoverage {
@@ -189,12 +197,15 @@ export interface TownCoverage {
   population: number | null
   subscribers: number
   subscribers_reached: number
+  delivered_reach?: number
+  relay_people_reached?: number
   people_reached: number
   coverage: number | null
   meets_target: boolean
 }
 
 export interface WarningCoverage {
+  warning_id?: string
   towns: TownCoverage[]
   total?: { population: number | null; people_reached: number; coverage: number | null; meets_target: boolean }
   target?: number

@@ -357,7 +357,7 @@ describe('relays, deliveries and coverage', () => {
     expect(a.series.find((s) => s.state === 'delivered')!.data).toEqual([0, 90])
     expect(a.series.find((s) => s.state === 'queued')!.data).toEqual([5, 0])
     expect(a.total).toBe(98)
-    const b = deliverySeries({ items: [{ channel: 'webhook', delivered: 10, dead: 1 }] })
+    const b = deliverySeries({ by_channel: [{ channel: 'webhook', queued: 0, sending: 0, delivered: 10, failed: 0, dead: 1, total: 11 }], total: { delivered: 10, dead: 1, total: 11 } })
     expect(b.channels).toEqual(['webhook'])
     expect(b.series.find((s) => s.state === 'dead')!.data).toEqual([1])
     expect(b.total).toBe(11)
@@ -378,7 +378,8 @@ describe('relays, deliveries and coverage', () => {
 
 describe('live events and the public feed', () => {
   it('reads warning events and ignores others', () => {
-    expect(parseWarningEvent('{"action":"published","warning":{"id":"W1","headline":"h"}}')).toEqual({ action: 'published', warning: { id: 'W1', headline: 'h' } })
+    expect(parseWarningEvent('{"action":"published","warning":{"id":"W1","headline":"h"}}')).toEqual({ action: 'published', warning: { id: 'W1', headline: 'h' }, userId: null })
+    expect(parseWarningEvent('{"id":"W3","headline":"h","level":"red","warning_id":"W3","user_id":"U1"}')?.userId).toBe('U1')
     expect(parseWarningEvent('{"id":"W2","headline":"h","state":"published"}')?.warning.id).toBe('W2')
     expect(parseWarningEvent('{"action":"x","alarm":{"id":"A"}}')).toBeNull()
     expect(parseWarningEvent('not json')).toBeNull()

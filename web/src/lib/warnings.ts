@@ -497,8 +497,9 @@ export const DELIVERY_STATES = ['delivered', 'sending', 'queued', 'failed', 'dea
 export const DELIVERY_STATE_HEX: Record<string, string> = { delivered: '#2f9e44', sending: '#1c7ed6', queued: '#adb5bd', failed: '#f76707', dead: '#c92a2a' }
 
 /**
- * `delivery-stats` rows (one per channel and state, or one per channel with a count per
- * state) → the stacked bar's categories (channels) and one series per state.
+ * `delivery-stats` (`{by_channel: [{channel, queued, sending, delivered, failed, dead}]}`, or
+ * rows of channel, state and count) → the stacked bar's categories (channels) and one
+ * series per state.
  */
 export function deliverySeries(stats: unknown): { channels: string[]; series: { state: string; data: number[] }[]; total: number } {
   const counts = new Map<string, Record<string, number>>()
@@ -507,7 +508,13 @@ export function deliverySeries(stats: unknown): { channels: string[]; series: { 
     row[state] = (row[state] ?? 0) + (Number.isFinite(n) ? n : 0)
     counts.set(channel, row)
   }
-  const rows: unknown[] = Array.isArray(stats) ? stats : stats && typeof stats === 'object' && Array.isArray((stats as { items?: unknown }).items) ? (stats as { items: unknown[] }).items : stats && typeof stats === 'object' && Array.isArray((stats as { channels?: unknown }).channels) ? (stats as { channels: unknown[] }).channels : []
+  let rows: unknown[] = []
+  if (Array.isArray(stats)) rows = stats
+  else if (stats && typeof stats === 'object') {
+    const o = stats as Record<string, unknown>
+    const list = o.by_channel ?? o.items ?? o.channels
+    if (Array.isArray(list)) rows = list
+  }
   for (const r of rows) {
     if (!r || typeof r !== 'object') continue
     const o = r as Record<string, unknown>
@@ -568,13 +575,18 @@ function parseObject(data: string): Record<string, unknown> | null {
 
 const hasId = (v: unknown): v is { id: string } => !!v && typeof v === 'object' && typeof (v as { id?: unknown }).id === 'string'
 
-/** A `warning` or `warning_alert` event: `{action, warning}` (or the warning itself); null for anything else. */
-export function parseWarningEvent(data: string): { action: string; warning: WarningRef } | null {
+/**
+ * A `warning` event (`{id, action, state, headline, level, ...}`) or a `warning_alert` (the
+ * warning's JSON plus `user_id`, the staff member it is for); `{action, warning}` is read too.
+ * Null for anything else.
+ */
+export function parseWarningEvent(data: string): { action: string; warning: WarningRef; userId: string | null } | null {
   const v = parseObject(data)
   if (!v) return null
   const action = typeof v.action === 'string' ? v.action : ''
-  if (hasId(v.warning)) return { action, warning: v.warning as WarningRef }
-  if (typeof v.id === 'string' && typeof v.headline === 'string') return { action, warning: v as WarningRef }
+  const userId = typeof v.user_id === 'string' ? v.user_id : null
+  if (hasId(v.warning)) return { action, warning: v.warning as WarningRef, userId }
+  if (typeof v.id === 'string' && typeof v.headline === 'string') return { action, warning: v as WarningRef, userId }
   return null
 }
 
