@@ -37,6 +37,9 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/api/v1/auth/login",
     "/api/v1/openapi.json",
     "/api/docs",
+    "/public/warnings.atom",
+    "/public/warnings.json",
+    "/public/warnings/{id}/cap.xml",
 ];
 
 #[derive(OpenApi)]
@@ -57,6 +60,7 @@ pub const PUBLIC_ROUTES: &[&str] = &[
         (name = "rules", description = "Standards calculators"),
         (name = "monitor", description = "Sensors, ingest, readings and alarms"),
         (name = "dualprev", description = "Dual prevention: risk points, check tasks, hidden dangers, safety commitments"),
+        (name = "warning", description = "Early warning: CAP 1.2 warnings, approval, relay to towns, dissemination, coverage"),
         (name = "ops", description = "Health and metrics"),
     )
 )]
@@ -234,6 +238,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::dualprev::stats::router())
         .merge(crate::dualprev::commitments::router())
         .merge(crate::dualprev::report::router())
+        .merge(crate::warning::routes::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -246,6 +251,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let router = api
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi.clone()))
+        .merge(crate::warning::routes::public_router())
         .route("/api/{*rest}", any(api_not_found))
         .fallback_service(crate::web::router::<()>())
         .layer(middleware::from_fn(json_errors))
@@ -367,6 +373,12 @@ pub async fn tick(
     monitor.tick(now_ms).await?;
     if crate::dualprev::hidden::sweep_overdue(monitor.db(), now_ms).await? > 0 {
         monitor.events.wake();
+    }
+    match crate::warning::store::sweep(monitor.db(), now_ms).await {
+        Ok(0) => {}
+        Ok(_) => monitor.events.wake(),
+        Err(crate::error::ApiError::Internal(e)) => tracing::warn!("warning sweep: {e:#}"),
+        Err(e) => tracing::warn!("warning sweep: {e}"),
     }
     Ok(())
 }

@@ -75,6 +75,13 @@ pub struct Capabilities {
     pub can_report_hidden_dangers: bool,
     /// May file the daily safety commitment of their enterprise.
     pub can_file_commitment: bool,
+    /// May draft, edit and submit warnings.
+    pub can_compose_warning: bool,
+    /// May approve (签发), publish and cancel warnings, import CAP and relay imports.
+    pub can_approve_warning: bool,
+    /// May acknowledge relayed warnings and report onward dissemination.
+    pub can_relay_warning: bool,
+    pub can_manage_subscribers: bool,
     /// Hidden-danger actions this role may ever take (`rectify`, `submit`, `accept`, `reject`,
     /// `close`, `list`), for a general and for a major one; the state decides the rest.
     pub hidden_danger_actions: HiddenDangerActions,
@@ -102,6 +109,34 @@ pub struct DualPrevMeta {
     pub photo_max_bytes: usize,
 }
 
+/// A warning level with its names and CAP severity.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningLevel {
+    pub key: String,
+    pub zh: String,
+    pub en: String,
+    /// I (red) … IV (blue).
+    pub grade: String,
+    pub severity: String,
+}
+
+/// Reference lists of early warning.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WarningMeta {
+    pub event_types: Vec<crate::warning::model::EventType>,
+    /// Most severe first.
+    pub levels: Vec<WarningLevel>,
+    pub statuses: Vec<String>,
+    pub urgencies: Vec<String>,
+    pub certainties: Vec<String>,
+    pub response_types: Vec<String>,
+    /// How towns pass a warning on.
+    pub relay_channels: Vec<String>,
+    pub relay_ack_minutes: i64,
+    /// Public coverage target (0.9).
+    pub coverage_target: f64,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Meta {
     pub district: District,
@@ -116,6 +151,7 @@ pub struct Meta {
     pub hazard_categories: Vec<HazardCategory>,
     pub map: MapMeta,
     pub dualprev: DualPrevMeta,
+    pub warning: WarningMeta,
     pub capabilities: Capabilities,
 }
 
@@ -198,7 +234,36 @@ async fn meta(State(state): State<AppState>, user: CurrentUser) -> Result<Json<M
             commitment_deadline: state.settings.dualprev.commitment_deadline.clone(),
             photo_max_bytes: state.settings.dualprev.photo_max_bytes,
         },
+        warning: {
+            use crate::warning::model as wm;
+            let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+            WarningMeta {
+                event_types: wm::EVENT_TYPES.to_vec(),
+                levels: crate::colour::Colour::ALL
+                    .into_iter()
+                    .rev()
+                    .map(|c| WarningLevel {
+                        key: c.key().into(),
+                        zh: wm::level_zh(c).into(),
+                        en: wm::level_en(c).into(),
+                        grade: wm::grade(c).into(),
+                        severity: wm::severity(c).into(),
+                    })
+                    .collect(),
+                statuses: strings(wm::COMPOSE_STATUSES),
+                urgencies: strings(wm::CAP_URGENCIES),
+                certainties: strings(wm::CAP_CERTAINTIES),
+                response_types: strings(wm::CAP_RESPONSE_TYPES),
+                relay_channels: strings(wm::RELAY_CHANNELS),
+                relay_ack_minutes: state.settings.warning.relay_ack_minutes,
+                coverage_target: wm::COVERAGE_TARGET,
+            }
+        },
         capabilities: Capabilities {
+            can_compose_warning: user.role.has(Permission::WarningCompose),
+            can_approve_warning: user.role.has(Permission::WarningApprove),
+            can_relay_warning: user.role.has(Permission::WarningRelay),
+            can_manage_subscribers: user.role.has(Permission::SubscriberManage),
             can_edit_registry: user.role.has(Permission::RegistryWrite)
                 && user.role != Role::Enterprise,
             can_edit_hazard_sources: user.role.has(Permission::RegistryWrite),

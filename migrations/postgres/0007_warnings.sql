@@ -29,6 +29,8 @@ CREATE TABLE warnings (
     area_desc TEXT NOT NULL,
     -- JSON array of the target towns' codes (chosen, or the towns the shape touches).
     town_codes TEXT NOT NULL,
+    -- GeoJSON geometry of the area (MultiPolygon; circles as polygons) for maps.
+    geometry TEXT,
     effective_at BIGINT NOT NULL,
     onset_at BIGINT,
     expires_at BIGINT NOT NULL,

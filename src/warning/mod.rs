@@ -3,4 +3,6 @@
 //! with receipts, and measure public coverage. `model` and `cap` are pure. See
 //! `docs/warnings.md`.
 
+pub mod atom;
+pub mod cap;
 pub mod model;

@@ -41,9 +41,23 @@ const fn et(
 /// accidents, public health, other). The GB/T 35561 codes are not verified, so the CAP
 /// `eventCode` carries our key rather than a code we cannot vouch for.
 pub const EVENT_TYPES: &[EventType] = &[
-    et("rainstorm", "暴雨", "Rainstorm", "Met", "Expected", "Likely"),
+    et(
+        "rainstorm",
+        "暴雨",
+        "Rainstorm",
+        "Met",
+        "Expected",
+        "Likely",
+    ),
     et("blizzard", "暴雪", "Blizzard", "Met", "Expected", "Likely"),
-    et("cold_wave", "寒潮", "Cold wave", "Met", "Expected", "Likely"),
+    et(
+        "cold_wave",
+        "寒潮",
+        "Cold wave",
+        "Met",
+        "Expected",
+        "Likely",
+    ),
     et("gale", "大风", "Gale", "Met", "Expected", "Likely"),
     et("heatwave", "高温", "Heatwave", "Met", "Expected", "Likely"),
     et("fog", "大雾", "Fog", "Met", "Expected", "Likely"),
@@ -238,7 +252,10 @@ pub struct AreaError {
 }
 
 fn valid_lon_lat(p: [f64; 2]) -> bool {
-    p[0].is_finite() && p[1].is_finite() && (-180.0..=180.0).contains(&p[0]) && (-90.0..=90.0).contains(&p[1])
+    p[0].is_finite()
+        && p[1].is_finite()
+        && (-180.0..=180.0).contains(&p[0])
+        && (-90.0..=90.0).contains(&p[1])
 }
 
 impl Area {
@@ -365,16 +382,25 @@ impl Content {
     pub fn validate(&self) -> Result<(), AreaError> {
         let bad = |field: &'static str, message: String| Err(AreaError { field, message });
         if !COMPOSE_STATUSES.contains(&self.status.as_str()) {
-            return bad("status", format!("status is one of {}", COMPOSE_STATUSES.join(", ")));
+            return bad(
+                "status",
+                format!("status is one of {}", COMPOSE_STATUSES.join(", ")),
+            );
         }
         if !matches!(self.scope.as_str(), "public" | "restricted") {
             return bad("scope", "scope is public or restricted".into());
         }
         if event_type(&self.event_type).is_none() {
-            return bad("event_type", format!("unknown event type {:?}", self.event_type));
+            return bad(
+                "event_type",
+                format!("unknown event type {:?}", self.event_type),
+            );
         }
         if !CAP_URGENCIES.contains(&self.urgency.as_str()) {
-            return bad("urgency", format!("urgency is one of {}", CAP_URGENCIES.join(", ")));
+            return bad(
+                "urgency",
+                format!("urgency is one of {}", CAP_URGENCIES.join(", ")),
+            );
         }
         if !CAP_CERTAINTIES.contains(&self.certainty.as_str()) {
             return bad(
@@ -425,7 +451,10 @@ impl Content {
             return bad("onset_at", "the onset must be before the expiry".into());
         }
         if self.expires_at <= self.effective_at {
-            return bad("expires_at", "the expiry must be after the effective time".into());
+            return bad(
+                "expires_at",
+                "the expiry must be after the effective time".into(),
+            );
         }
         Ok(())
     }
@@ -498,7 +527,7 @@ impl State {
 }
 
 /// A step of the workflow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Step {
     Edit,
@@ -732,7 +761,10 @@ mod tests {
             "area.radius_km"
         );
         assert_eq!(
-            Area::Towns { town_codes: vec![] }.validate().unwrap_err().field,
+            Area::Towns { town_codes: vec![] }
+                .validate()
+                .unwrap_err()
+                .field,
             "area.town_codes"
         );
         let ring = Area::circle_ring([117.0, 39.4], 10.0, 32);
@@ -746,13 +778,22 @@ mod tests {
     #[test]
     fn the_workflow_refuses_by_role_then_state_then_four_eyes() {
         use Role::*;
-        assert_eq!(check_step(Step::Submit, State::Draft, Duty, "u1", None), Ok(()));
+        assert_eq!(
+            check_step(Step::Submit, State::Draft, Duty, "u1", None),
+            Ok(())
+        );
         assert!(matches!(
             check_step(Step::Submit, State::Draft, Town, "u1", None),
             Err(Refusal::Role(_))
         ));
         assert!(matches!(
-            check_step(Step::Approve, State::Submitted, Supervisor, "u2", Some("u1")),
+            check_step(
+                Step::Approve,
+                State::Submitted,
+                Supervisor,
+                "u2",
+                Some("u1")
+            ),
             Err(Refusal::Role(_))
         ));
         assert!(matches!(
