@@ -40,6 +40,8 @@ pub const PUBLIC_ROUTES: &[&str] = &[
     "/public/warnings.atom",
     "/public/warnings.json",
     "/public/warnings/{id}/cap.xml",
+    "/public/subscribe",
+    "/public/unsubscribe",
 ];
 
 #[derive(OpenApi)]
@@ -239,6 +241,7 @@ fn api_routes() -> OpenApiRouter<AppState> {
         .merge(crate::dualprev::commitments::router())
         .merge(crate::dualprev::report::router())
         .merge(crate::warning::routes::router())
+        .merge(crate::warning::dispatch::routes::router())
 }
 
 /// The whole router and its OpenAPI document.
@@ -248,6 +251,7 @@ pub fn router(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(healthz))
         .routes(routes!(metrics))
         .nest("/api/v1", api_routes())
+        .merge(crate::warning::dispatch::routes::public_router())
         .split_for_parts();
     let router = api
         .merge(SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", openapi.clone()))
@@ -270,6 +274,7 @@ pub struct Application {
     monitor: Arc<crate::monitor::ingest::Monitor>,
     mqtt: Option<crate::monitor::mqtt::MqttConfig>,
     tick_ms: u64,
+    settings: Arc<Settings>,
 }
 
 impl Application {
@@ -298,9 +303,10 @@ impl Application {
             .await?,
         );
         let tick_ms = settings.monitor.tick_ms;
+        let settings = Arc::new(settings);
         let state = AppState {
             db: db.clone(),
-            settings: Arc::new(settings),
+            settings: settings.clone(),
             monitor: monitor.clone(),
         };
         let (router, _) = router(state);
@@ -311,6 +317,7 @@ impl Application {
             monitor,
             mqtt,
             tick_ms,
+            settings,
         })
     }
 
@@ -329,6 +336,13 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        // Warnings go out from the delivery queue (`dissemination.tick_ms`, 0: not here).
+        let dispatcher = crate::warning::dispatch::Dispatcher::spawn(
+            self.db.clone(),
+            self.settings.clone(),
+            Some(self.monitor.events.clone()),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Compaction, merging and retention purges run beside the server.
         let background = self.monitor.store.start_background();
         // Live events reach the streams; offline and escalation deadlines are checked.
@@ -354,6 +368,9 @@ impl Application {
         }
         if let Some(t) = ticker {
             t.stop().await;
+        }
+        if let Some(d) = dispatcher {
+            d.stop().await;
         }
         bus.stop().await;
         served?;

@@ -202,6 +202,15 @@ pub enum BenchCommand {
         #[arg(long, value_name = "URL")]
         pg: Option<String>,
     },
+    /// Warning dissemination: one warning to N webhook subscribers through the delivery queue
+    /// and the dispatcher, against a local HTTP sink. Prints one JSON line.
+    Dissemination {
+        #[arg(long, default_value_t = 100_000)]
+        recipients: u64,
+        /// Database to use (default: a fresh temporary SQLite file, removed after).
+        #[arg(long)]
+        db: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -417,6 +426,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             args.dir = dir.clone();
             args.pg = pg.clone();
             crate::bench::ingest(args).await
+        }
+        Command::Bench(BenchCommand::Dissemination { recipients, db }) => {
+            let mut s = Settings::default();
+            s.log.level = cli.log_level.clone().unwrap_or_else(|| "warn".into());
+            init_logging(&s);
+            crate::warning::dispatch::bench::run(
+                crate::warning::dispatch::bench::DisseminationBenchArgs {
+                    recipients: (*recipients).max(1),
+                    db: db.clone(),
+                },
+            )
+            .await
         }
         Command::Rules(RulesCommand::Gb18218 { file }) => {
             let text = if file.as_os_str() == "-" {
@@ -694,6 +715,21 @@ async fn demo(settings: Settings, password: &str) -> anyhow::Result<()> {
         );
     }
     let accounts = crate::demo::ensure_demo_accounts(&db, password).await?;
+    if crate::demo::is_demo_store(&db).await? {
+        let w = crate::demo::seed_warnings::seed(
+            &db,
+            &settings.warning,
+            crate::demo::DEMO_SEED,
+            crate::db::now_ms(),
+        )
+        .await?;
+        if w.warnings > 0 {
+            println!(
+                "Early warning: {} warnings (past and in force, one imported CAP), {} public subscribers, {} town relays, {} deliveries.",
+                w.warnings, w.subscribers, w.relays, w.deliveries
+            );
+        }
+    }
     let gateway = crate::demo::demo_gateway_token(&db).await?;
     let demo_settings = settings.demo.clone();
     let demo_store = crate::demo::is_demo_store(&db).await?;

@@ -9,9 +9,19 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
 /// Top-level keys of [`Settings`], for picking our variables out of the environment.
-const SECTIONS: [&str; 11] = [
-    "db", "bind", "data_dir", "log", "auth", "map", "import", "monitor", "demo", "dualprev",
+const SECTIONS: [&str; 12] = [
+    "db",
+    "bind",
+    "data_dir",
+    "log",
+    "auth",
+    "map",
+    "import",
+    "monitor",
+    "demo",
+    "dualprev",
     "warning",
+    "dissemination",
 ];
 
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -31,6 +41,7 @@ pub struct Settings {
     pub demo: DemoSettings,
     pub dualprev: DualPrevSettings,
     pub warning: WarningSettings,
+    pub dissemination: DisseminationSettings,
 }
 
 /// Early warning: who we are in CAP, how long a town has to acknowledge a relay.
@@ -59,6 +70,134 @@ impl Default for WarningSettings {
             relay_ack_minutes: 15,
             public_url: String::new(),
         }
+    }
+}
+
+/// Dissemination of published warnings: the dispatcher's pace, retries and the channels'
+/// endpoints (`src/warning/dispatch`, docs/warnings.md "Dissemination internals").
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisseminationSettings {
+    /// How often the dispatcher looks for due deliveries, milliseconds; 0: no dispatcher in
+    /// this process (another instance sends, or a test drives `run_once`).
+    pub tick_ms: u64,
+    /// Deliveries claimed per round.
+    pub batch_size: i64,
+    /// A claimed delivery not finished within this many seconds is due again (crash mid-send).
+    pub lease_s: i64,
+    /// Timeout of one webhook or SMS-gateway request, seconds.
+    pub http_timeout_s: u64,
+    /// Retry after a transient failure: base × 2^(attempt-1), at most max, seconds.
+    pub retry_base_s: i64,
+    pub retry_max_s: i64,
+    /// After this many attempts a delivery is dead.
+    pub max_attempts: i64,
+    /// Sends in flight at once, per channel.
+    pub webhook_concurrency: usize,
+    pub email_concurrency: usize,
+    pub sms_concurrency: usize,
+    /// Webhook body: `cap` (the frozen CAP XML, application/cap+xml) or `json`.
+    pub webhook_format: String,
+    /// Key of the `X-Yingji-Signature` HMAC-SHA256; empty: posts are unsigned.
+    pub webhook_secret: String,
+    /// SMTP server; empty: e-mail deliveries wait queued.
+    pub smtp_host: String,
+    pub smtp_port: u16,
+    /// `none` (plain, e.g. a local relay), `starttls` or `tls`.
+    pub smtp_security: String,
+    pub smtp_user: String,
+    pub smtp_password: String,
+    pub smtp_from: String,
+    /// HTTP SMS gateway; empty: SMS deliveries wait queued.
+    pub sms_url: String,
+    pub sms_method: String,
+    /// Extra request headers (API keys of the gateway or relay).
+    pub sms_headers: std::collections::BTreeMap<String, String>,
+    /// Body with the placeholders {phone} {text} {sign} {id}.
+    pub sms_body_template: String,
+    /// `json` (values JSON-escaped) or `form` (values form-encoded).
+    pub sms_format: String,
+    /// Where the gateway's answer says OK (JSON pointer, e.g. `/Code`) and what it must be
+    /// (e.g. `OK`); empty pointer: any 2xx is success.
+    pub sms_success_json_pointer: String,
+    pub sms_success_value: String,
+    /// Where its answer holds the message id (e.g. `/BizId`), kept as the receipt.
+    pub sms_receipt_json_pointer: String,
+    /// The SMS signature (签名), e.g. 【武清应急】.
+    pub sms_sign: String,
+    /// Put the signature in front of {text} (off when the gateway adds it from {sign}).
+    pub sms_sign_in_text: bool,
+}
+
+impl Default for DisseminationSettings {
+    fn default() -> Self {
+        DisseminationSettings {
+            tick_ms: 1000,
+            batch_size: 500,
+            lease_s: 60,
+            http_timeout_s: 10,
+            retry_base_s: 30,
+            retry_max_s: 3600,
+            max_attempts: 10,
+            webhook_concurrency: 64,
+            email_concurrency: 4,
+            sms_concurrency: 16,
+            webhook_format: "cap".into(),
+            webhook_secret: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 25,
+            smtp_security: "none".into(),
+            smtp_user: String::new(),
+            smtp_password: String::new(),
+            smtp_from: "yjj@wuqing.tj.gov.cn".into(),
+            sms_url: String::new(),
+            sms_method: "POST".into(),
+            sms_headers: Default::default(),
+            sms_body_template: r#"{"phone":"{phone}","text":"{text}"}"#.into(),
+            sms_format: "json".into(),
+            sms_success_json_pointer: String::new(),
+            sms_success_value: String::new(),
+            sms_receipt_json_pointer: String::new(),
+            sms_sign: "【武清应急】".into(),
+            sms_sign_in_text: true,
+        }
+    }
+}
+
+/// Secrets (webhook key, SMTP password, gateway headers) are never printed.
+impl fmt::Debug for DisseminationSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hidden = |s: &str| if s.is_empty() { "" } else { "***" };
+        f.debug_struct("DisseminationSettings")
+            .field("tick_ms", &self.tick_ms)
+            .field("batch_size", &self.batch_size)
+            .field("lease_s", &self.lease_s)
+            .field("http_timeout_s", &self.http_timeout_s)
+            .field("retry_base_s", &self.retry_base_s)
+            .field("retry_max_s", &self.retry_max_s)
+            .field("max_attempts", &self.max_attempts)
+            .field("webhook_concurrency", &self.webhook_concurrency)
+            .field("email_concurrency", &self.email_concurrency)
+            .field("sms_concurrency", &self.sms_concurrency)
+            .field("webhook_format", &self.webhook_format)
+            .field("webhook_secret", &hidden(&self.webhook_secret))
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_security", &self.smtp_security)
+            .field("smtp_user", &self.smtp_user)
+            .field("smtp_password", &hidden(&self.smtp_password))
+            .field("smtp_from", &self.smtp_from)
+            .field("sms_url", &redact_url(&self.sms_url))
+            .field("sms_method", &self.sms_method)
+            .field("sms_headers", &self.sms_headers.keys().collect::<Vec<_>>())
+            .field("sms_body_template", &self.sms_body_template)
+            .field("sms_format", &self.sms_format)
+            .field("sms_success_json_pointer", &self.sms_success_json_pointer)
+            .field("sms_success_value", &self.sms_success_value)
+            .field("sms_receipt_json_pointer", &self.sms_receipt_json_pointer)
+            .field("sms_sign", &self.sms_sign)
+            .field("sms_sign_in_text", &self.sms_sign_in_text)
+            .finish()
     }
 }
 
@@ -303,6 +442,7 @@ impl Default for Settings {
             demo: DemoSettings::default(),
             dualprev: DualPrevSettings::default(),
             warning: WarningSettings::default(),
+            dissemination: DisseminationSettings::default(),
         }
     }
 }
@@ -362,6 +502,7 @@ impl fmt::Debug for Settings {
             .field("demo", &self.demo)
             .field("dualprev", &self.dualprev)
             .field("warning", &self.warning)
+            .field("dissemination", &self.dissemination)
             .finish()
     }
 }
@@ -485,6 +626,7 @@ impl Settings {
                 "warning.sender must be a non-empty address without spaces, commas, < or &".into(),
             ));
         }
+        self.validate_dissemination()?;
         if let Some(url) = self.monitor.mqtt_url.as_deref().filter(|u| !u.is_empty()) {
             crate::monitor::mqtt::parse_url(url)
                 .map_err(|e| ConfigError::Invalid(format!("monitor.mqtt_url: {e}")))?;
@@ -504,6 +646,50 @@ impl Settings {
             return Err(ConfigError::Invalid(
                 "monitor.mqtt_client_id must not be empty (leave it out for the default)".into(),
             ));
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    fn validate_dissemination(&self) -> Result<(), ConfigError> {
+        let d = &self.dissemination;
+        let bad = |m: &str| Err(ConfigError::Invalid(format!("dissemination.{m}")));
+        if d.batch_size < 1 || d.lease_s < 1 || d.http_timeout_s == 0 {
+            return bad("batch_size, lease_s and http_timeout_s must be at least 1");
+        }
+        if d.lease_s <= d.http_timeout_s as i64 {
+            return bad(
+                "lease_s must be longer than http_timeout_s, or sends still running would be claimed again",
+            );
+        }
+        if d.retry_base_s < 1 || d.retry_max_s < d.retry_base_s || d.max_attempts < 1 {
+            return bad(
+                "retry_base_s and max_attempts must be at least 1 and retry_max_s at least retry_base_s",
+            );
+        }
+        if d.webhook_concurrency == 0 || d.email_concurrency == 0 || d.sms_concurrency == 0 {
+            return bad("the *_concurrency settings must be at least 1");
+        }
+        if !matches!(d.webhook_format.as_str(), "cap" | "json") {
+            return bad("webhook_format must be cap or json");
+        }
+        if !matches!(d.smtp_security.as_str(), "none" | "starttls" | "tls") {
+            return bad("smtp_security must be none, starttls or tls");
+        }
+        if !d.smtp_host.is_empty() && d.smtp_from.parse::<lettre::message::Mailbox>().is_err() {
+            return bad("smtp_from must be an e-mail address");
+        }
+        if !matches!(d.sms_format.as_str(), "json" | "form") {
+            return bad("sms_format must be json or form");
+        }
+        if !d.sms_url.is_empty() {
+            if reqwest::Url::parse(&d.sms_url).is_err() {
+                return bad("sms_url must be an http(s) URL");
+            }
+            if reqwest::Method::from_bytes(d.sms_method.as_bytes()).is_err() {
+                return bad("sms_method must be an HTTP method");
+            }
         }
         Ok(())
     }
@@ -613,7 +799,73 @@ org_code = "{w_org}"
 relay_ack_minutes = {w_ack}
 # Public address of this platform, e.g. "https://yj.wuqing.gov.cn" (CAP <web>, Atom links).
 public_url = "{w_public_url}"
+
+[dissemination]
+# The dispatcher sends queued deliveries every tick_ms milliseconds (0: not in this process).
+tick_ms = {d_tick}
+# Deliveries claimed per round, and how long a claim lasts before a send that never finished
+# (a crash) is tried again, seconds.
+batch_size = {d_batch}
+lease_s = {d_lease}
+# Timeout of one webhook or SMS-gateway request, seconds.
+http_timeout_s = {d_http}
+# Retries after a transient failure wait retry_base_s x 2^(attempt-1), at most retry_max_s;
+# after max_attempts the delivery is dead. A permanent refusal (4xx, bad address) is dead at once.
+retry_base_s = {d_base}
+retry_max_s = {d_max}
+max_attempts = {d_attempts}
+# Sends in flight at once, per channel.
+webhook_concurrency = {d_wc}
+email_concurrency = {d_ec}
+sms_concurrency = {d_sc}
+# Webhooks: "cap" (the CAP 1.2 XML) or "json"; signed X-Yingji-Signature: sha256=HMAC(secret,
+# timestamp + "." + body) when a secret is set.
+webhook_format = "{d_wf}"
+webhook_secret = ""
+# E-mail over SMTP; without a host e-mail deliveries wait queued. smtp_security: none, starttls, tls.
+smtp_host = ""
+smtp_port = {d_port}
+smtp_security = "{d_sec}"
+smtp_user = ""
+smtp_password = ""
+smtp_from = "{d_from}"
+# SMS through an HTTP gateway (or a relay in front of a provider, see docs/warnings.md);
+# without a URL SMS deliveries wait queued. Placeholders: {{phone}} {{text}} {{sign}} {{id}}.
+sms_url = ""
+sms_method = "{d_method}"
+sms_body_template = '{d_tpl}'
+# json (values JSON-escaped) or form (values form-encoded)
+sms_format = "{d_fmt}"
+# How the gateway says OK (JSON pointer and value; empty pointer: any 2xx), and its message id.
+sms_success_json_pointer = ""
+sms_success_value = ""
+sms_receipt_json_pointer = ""
+sms_sign = "{d_sign}"
+# Prefix the text with the signature (turn off when the gateway adds it from {{sign}}).
+sms_sign_in_text = {d_sign_in}
+# Extra headers of the gateway request.
+[dissemination.sms_headers]
+# X-Api-Key = "..."
 "#,
+        d_tick = d.dissemination.tick_ms,
+        d_batch = d.dissemination.batch_size,
+        d_lease = d.dissemination.lease_s,
+        d_http = d.dissemination.http_timeout_s,
+        d_base = d.dissemination.retry_base_s,
+        d_max = d.dissemination.retry_max_s,
+        d_attempts = d.dissemination.max_attempts,
+        d_wc = d.dissemination.webhook_concurrency,
+        d_ec = d.dissemination.email_concurrency,
+        d_sc = d.dissemination.sms_concurrency,
+        d_wf = d.dissemination.webhook_format,
+        d_port = d.dissemination.smtp_port,
+        d_sec = d.dissemination.smtp_security,
+        d_from = d.dissemination.smtp_from,
+        d_method = d.dissemination.sms_method,
+        d_tpl = d.dissemination.sms_body_template,
+        d_fmt = d.dissemination.sms_format,
+        d_sign = d.dissemination.sms_sign,
+        d_sign_in = d.dissemination.sms_sign_in_text,
         w_sender = d.warning.sender,
         w_sender_name = d.warning.sender_name,
         w_org = d.warning.org_code,

@@ -5,6 +5,7 @@ pub mod generator;
 pub mod hazard;
 pub mod live;
 pub mod seed_dualprev;
+pub mod seed_warnings;
 pub mod sensors;
 
 use crate::audit::{self, Actor};

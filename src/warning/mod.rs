@@ -3,6 +3,10 @@
 //! with receipts, and measure public coverage. `model` and `cap` are pure. See
 //! `docs/warnings.md`.
 
+pub mod area;
 pub mod atom;
 pub mod cap;
+pub mod dispatch;
 pub mod model;
+pub mod routes;
+pub mod store;
