@@ -487,12 +487,13 @@ try {
     await p.getByTestId('wn-event-type').click()
     await p.locator('.el-select-dropdown__item:visible', { hasText: /^暴雨$/ }).click()
     await p.getByTestId('wn-level').locator('[data-level="red"]').click()
-    await p.getByTestId('wn-headline').locator('input').fill(wnHeadline)
-    await p.getByTestId('wn-description').locator('textarea').fill('预计未来6小时内武清区大部分地区降雨量将达100毫米以上，伴有雷电和短时大风。')
-    await p.getByTestId('wn-instruction').locator('textarea').fill('停止户外作业，转移低洼地带人员，注意防范城乡积涝。')
+    await p.getByTestId('wn-headline').fill(wnHeadline)
+    await p.getByTestId('wn-description').fill('预计未来6小时内武清区大部分地区降雨量将达100毫米以上，伴有雷电和短时大风。')
+    await p.getByTestId('wn-instruction').fill('停止户外作业，转移低洼地带人员，注意防范城乡积涝。')
     const picker = p.getByTestId('area-picker')
     await p.locator('[data-testid="area-picker"][data-loaded="true"]').waitFor({ timeout: 60000 })
     // A click on the map chooses the town under it, a second click takes it away again.
+    await p.getByTestId('area-map').scrollIntoViewIfNeeded()
     const box = await p.getByTestId('area-map').boundingBox()
     await p.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
     await picker.getByTestId('area-status').getByText(/已选 1 个镇街/).waitFor()
@@ -500,7 +501,7 @@ try {
     await picker.getByTestId('area-status').getByText(/已选 0 个镇街/).waitFor()
     await picker.getByTestId('area-town-list').locator(`[data-code="${townCode}"]`).click()
     await picker.getByTestId('area-status').getByText(/已选 1 个镇街/).waitFor()
-    assert(((await p.getByTestId('wn-area-desc').locator('input').inputValue()) ?? '').length > 0, 'the area description was not filled from the town')
+    assert(((await p.getByTestId('wn-area-desc').inputValue()) ?? '').length > 0, 'the area description was not filled from the town')
     await p.locator('[data-testid="wn-preview"][data-state="ok"]').waitFor()
     const xml = (await p.getByTestId('cap-xml').textContent()) ?? ''
     assert(xml.includes('urn:oasis:names:tc:emergency:cap:1.2'), 'the preview is not a CAP 1.2 document')
@@ -511,7 +512,7 @@ try {
 
   await step('a headline over 140 characters is refused by the preview, naming the field', async () => {
     const p = dutyPage
-    const input = p.getByTestId('wn-headline').locator('input')
+    const input = p.getByTestId('wn-headline')
     await input.fill('长'.repeat(141))
     await p.locator('[data-testid="wn-preview"][data-state="error"]').waitFor()
     await p.locator('.el-form-item.is-error [data-testid="wn-headline"]').waitFor()
@@ -523,8 +524,9 @@ try {
   await step('the duty officer submits the warning', async () => {
     const p = dutyPage
     await p.getByTestId('wn-submit').click()
-    await p.waitForURL(/\/warnings\/[0-9A-Za-z]+$/)
-    wnId = p.url().split('/').pop()
+    // A warning id (ULID), not /warnings/new.
+    await p.waitForURL((u) => /^\/warnings\/[0-9a-z]{26}$/i.test(u.pathname))
+    wnId = new URL(p.url()).pathname.split('/').pop()
     await p.locator('[data-testid="wn-detail"][data-state="submitted"]').waitFor()
     // The submitter may not approve their own warning.
     assert((await p.getByTestId('wn-step-approve').count()) === 0, 'the submitter is offered approve')

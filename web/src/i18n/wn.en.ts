@@ -61,6 +61,7 @@ export default {
   categories: { Met: 'Meteorological', Geo: 'Geological and seismic', Fire: 'Fire', CBRNE: 'Hazardous chemicals', Safety: 'Production safety', Health: 'Public health', Other: 'Other' },
   relayChannels: { loudspeaker: 'Village loudspeaker', sms: 'SMS', wechat: 'WeChat group', door_to_door: 'Door to door', other: 'Other' },
   channels: { sms: 'SMS', email: 'E-mail', webhook: 'Webhook', live: 'Platform' },
+  recipientKinds: { staff: 'Staff', subscriber: 'Subscriber', enterprise: 'Enterprise' },
   relayStates: { pending: 'Pending', acknowledged: 'Acknowledged', escalated: 'Escalated' },
   deliveryStates: { queued: 'Queued', sending: 'Sending', delivered: 'Delivered', failed: 'Failed (retrying)', dead: 'Dead' },
   fields: {
@@ -255,6 +256,9 @@ export default {
     reasonPlaceholder: 'The reason (kept in the audit)',
   },
   timelineActions: {
+    draft: 'Draft created',
+    edit: 'Edited',
+    superseded: 'Superseded',
     create: 'Draft created',
     created: 'Draft created',
     update: 'Edited',

@@ -61,6 +61,7 @@ export default {
   categories: { Met: '气象', Geo: '地质与地震', Fire: '火灾', CBRNE: '危险化学品', Safety: '安全生产', Health: '公共卫生', Other: '其他' },
   relayChannels: { loudspeaker: '应急广播大喇叭', sms: '短信', wechat: '微信群', door_to_door: '上门通知', other: '其他' },
   channels: { sms: '短信', email: '电子邮件', webhook: 'Webhook', live: '平台推送' },
+  recipientKinds: { staff: '工作人员', subscriber: '公众订阅', enterprise: '企业' },
   relayStates: { pending: '待签收', acknowledged: '已签收', escalated: '超时升级' },
   deliveryStates: { queued: '排队中', sending: '发送中', delivered: '已送达', failed: '失败重试中', dead: '最终失败' },
   fields: {
@@ -255,6 +256,9 @@ export default {
     reasonPlaceholder: '请填写原因（将记入审计）',
   },
   timelineActions: {
+    draft: '创建草稿',
+    edit: '修改',
+    superseded: '被更新取代',
     create: '创建草稿',
     created: '创建草稿',
     update: '修改',
