@@ -390,9 +390,19 @@ async fn an_update_supersedes_and_a_cancel_ends_a_warning_each_with_a_referencin
             .get_json(&duty, &format!("/api/v1/warnings/{}/relays", id_of(&c)))
             .await;
         assert_eq!(board["total"], 2);
-        // Nothing in force any more.
+        // Nothing in force any more; the public feed says it was lifted.
         let (_, live) = app.get_json(&duty, "/api/v1/warnings?in_force=true").await;
         assert_eq!(live["total"], 0, "{live}");
+        let (_, _, atom) = text(&app, None, "/public/warnings.atom").await;
+        assert!(
+            atom.contains("解除")
+                && atom.contains(&format!("/public/warnings/{}/cap.xml", id_of(&c))),
+            "{atom}"
+        );
+        assert!(
+            !atom.contains(&format!("/public/warnings/{upd_id}/cap.xml")),
+            "{atom}"
+        );
         app.stop().await;
     });
 }

@@ -171,8 +171,7 @@ fn every_message_yingji_can_emit_validates_and_reads_back() {
                             };
                             let alert = cap::build(&c, &ctx);
                             let xml = cap::to_xml(&alert);
-                            let back = cap::parse(&xml)
-                                .unwrap_or_else(|e| panic!("{e} in\n{xml}"));
+                            let back = cap::parse(&xml).unwrap_or_else(|e| panic!("{e} in\n{xml}"));
                             assert_eq!(back, alert, "round trip of {}", t.key);
                             assert_eq!(alert.infos.len(), if english { 2 } else { 1 });
                             let path = dir.path().join(format!(
@@ -236,8 +235,15 @@ fn a_towns_message_carries_every_ring_simplified_and_every_town_code() {
     let (lat, lon) = first.split_once(',').expect("lat,lon");
     let lat: f64 = lat.parse().expect("lat");
     let lon: f64 = lon.parse().expect("lon");
-    assert!((39.0..40.0).contains(&lat) && (117.0..118.0).contains(&lon), "{first}");
-    assert!(first.split(',').all(|n| n.split('.').nth(1).is_none_or(|d| d.len() <= 5)));
+    assert!(
+        (39.0..40.0).contains(&lat) && (117.0..118.0).contains(&lon),
+        "{first}"
+    );
+    assert!(
+        first
+            .split(',')
+            .all(|n| n.split('.').nth(1).is_none_or(|d| d.len() <= 5))
+    );
 }
 
 fn sample(name: &str) -> (PathBuf, cap::Alert) {
@@ -262,7 +268,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(a.infos.len(), 2);
     let zh = a.main_info().expect("info");
     assert_eq!(zh.language, "zh-CN");
-    assert_eq!(zh.event_type().map(|t| t.key), Some("rainstorm"));
+    assert_eq!(zh.event_type().key, "rainstorm");
     assert_eq!(zh.level(), Some(Colour::Orange));
     assert_eq!(zh.severity, "Severe");
     assert_eq!(zh.onset_ms, Some(T0 - 1_800_000));
@@ -272,7 +278,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(zh.areas[0].polygons[0].len(), 7);
     assert_eq!(zh.areas[0].polygons[0][0], [116.88, 39.52]);
     assert_eq!(a.geocodes(), ["120114", "120113"]);
-    assert_eq!(a.infos[1].event_type().map(|t| t.key), Some("rainstorm"));
+    assert_eq!(a.infos[1].event_type().key, "rainstorm");
     assert_eq!(a.infos[1].level(), Some(Colour::Orange));
 
     let (p, a) = sample("beichen-hazchem-circle.xml");
@@ -282,7 +288,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     let i = &a.infos[0];
     assert_eq!(i.categories, ["CBRNE", "Safety"]);
     assert_eq!(i.response_types, ["Shelter", "Avoid"]);
-    assert_eq!(i.event_type().map(|t| t.key), Some("hazchem"));
+    assert_eq!(i.event_type().key, "hazchem");
     assert_eq!(i.level(), Some(Colour::Red));
     assert_eq!(i.areas[0].circles, [([117.04871, 39.23056], 5.0)]);
     assert!(i.areas[0].polygons.is_empty());
@@ -315,7 +321,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(a.infos[0].audience.as_deref(), Some("公众"));
     assert_eq!(a.infos[0].resources[0].size, Some(48213));
     assert_eq!(a.infos[0].resources[0].mime_type, "image/png");
-    assert_eq!(a.infos[1].event_type().map(|t| t.key), Some("flood"));
+    assert_eq!(a.infos[1].event_type().key, "flood");
     assert_eq!(a.infos[1].level(), Some(Colour::Yellow));
     assert_eq!(a.infos[1].categories, ["Met", "Infra"]);
     assert!(a.infos[2].areas.is_empty());
@@ -327,7 +333,7 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     assert_eq!(a.scope, "Restricted");
     assert_eq!(a.restriction.as_deref(), Some("仅限应急管理部门"));
     let i = &a.infos[0];
-    assert_eq!(i.event_type().map(|t| t.key), Some("forest_fire"));
+    assert_eq!(i.event_type().key, "forest_fire");
     assert_eq!(i.level(), Some(Colour::Orange));
     assert_eq!(
         i.headline.as_deref(),
@@ -342,7 +348,10 @@ fn foreign_samples_validate_and_read_with_their_fields() {
     let (p, a) = sample("signed.xml");
     files.push(p);
     assert_eq!(a.msg_type, "Cancel");
-    assert_eq!(a.references[0].identifier, "12011300100000_20260701143512_0");
+    assert_eq!(
+        a.references[0].identifier,
+        "12011300100000_20260701143512_0"
+    );
     assert_eq!(a.infos[0].response_types, ["AllClear"]);
     assert_eq!(a.infos[0].level(), Some(Colour::Blue));
 
@@ -379,7 +388,7 @@ fn extensions_are_skipped_although_the_schema_refuses_them() {
     assert_eq!(a.status, "Test");
     assert_eq!(a.sent_offset_min, 0);
     assert_eq!(a.sent_ms, T0 + 11 * 3_600_000 + 1_800_000);
-    assert_eq!(a.infos[0].event_type().map(|t| t.key), Some("gale"));
+    assert_eq!(a.infos[0].event_type().key, "gale");
     assert_eq!(a.infos[0].areas[0].area_desc, "天津市");
     // Written back without the extensions, and in UTC+0 as the issuer wrote it.
     let xml = cap::to_xml(&a);
@@ -408,7 +417,10 @@ fn refused_documents_are_refused_by_the_schema_too() {
         ),
         (
             "no-identifier",
-            good.replace("<identifier>12011300100000_20260701143512_0</identifier>", ""),
+            good.replace(
+                "<identifier>12011300100000_20260701143512_0</identifier>",
+                "",
+            ),
             422,
             "identifier",
         ),
@@ -426,7 +438,10 @@ fn refused_documents_are_refused_by_the_schema_too() {
         ),
         (
             "no-offset",
-            good.replace("<sent>2026-07-01T14:35:12+08:00</sent>", "<sent>2026-07-01T14:35:12</sent>"),
+            good.replace(
+                "<sent>2026-07-01T14:35:12+08:00</sent>",
+                "<sent>2026-07-01T14:35:12</sent>",
+            ),
             422,
             "sent",
         ),
@@ -441,7 +456,10 @@ fn refused_documents_are_refused_by_the_schema_too() {
         ),
         (
             "unknown-element",
-            good.replace("<scope>Public</scope>", "<scope>Public</scope><level>red</level>"),
+            good.replace(
+                "<scope>Public</scope>",
+                "<scope>Public</scope><level>red</level>",
+            ),
             422,
             "level",
         ),
@@ -453,7 +471,10 @@ fn refused_documents_are_refused_by_the_schema_too() {
         ),
         (
             "no-category",
-            good.replace("<category>CBRNE</category>\n    <category>Safety</category>", ""),
+            good.replace(
+                "<category>CBRNE</category>\n    <category>Safety</category>",
+                "",
+            ),
             422,
             "info[0].category",
         ),
@@ -469,8 +490,14 @@ fn refused_documents_are_refused_by_the_schema_too() {
     }
     // Polygons: the schema types them as plain strings, so only the parser checks them.
     for (polygon, field) in [
-        ("39.1,117.1 39.2,117.1 39.2,117.2 39.1,117.2", "info[0].area[0].polygon[0]"),
-        ("39.1,117.1 39.2,117.1 39.1,117.1", "info[0].area[0].polygon[0]"),
+        (
+            "39.1,117.1 39.2,117.1 39.2,117.2 39.1,117.2",
+            "info[0].area[0].polygon[0]",
+        ),
+        (
+            "39.1,117.1 39.2,117.1 39.1,117.1",
+            "info[0].area[0].polygon[0]",
+        ),
     ] {
         let xml = good.replace(
             "<circle>39.23056,117.04871 5.0</circle>",

@@ -33,9 +33,11 @@ pub const EVENT_SCHEME: &str = "urn:yingji:warning:event_type";
 
 fn entry_id(id: &str) -> String {
     let id = id.trim();
-    let has_scheme = id
-        .split_once(':')
-        .is_some_and(|(s, _)| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')));
+    let has_scheme = id.split_once(':').is_some_and(|(s, _)| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
     if has_scheme {
         id.to_string()
     } else {
@@ -143,11 +145,15 @@ mod tests {
         }
     }
 
+    /// (element path, attributes, text).
+    type El = (String, Vec<(String, String)>, String);
+
     /// Reads the feed back: (element path, attributes, text) of every element in the Atom
     /// namespace.
-    fn read(xml: &str) -> Vec<(String, Vec<(String, String)>, String)> {
+    fn read(xml: &str) -> Vec<El> {
         let mut r = NsReader::from_str(xml);
         r.config_mut().expand_empty_elements = true;
+        r.config_mut().trim_text(true);
         let mut path: Vec<String> = vec![];
         let mut out = vec![];
         loop {
@@ -163,7 +169,9 @@ mod tests {
                             let a = a.expect("attribute");
                             (
                                 String::from_utf8(a.key.as_ref().to_vec()).unwrap(),
-                                a.unescape_value().unwrap().into_owned(),
+                                a.decode_and_unescape_value(r.decoder())
+                                    .unwrap()
+                                    .into_owned(),
                             )
                         })
                         .collect();
@@ -196,9 +204,7 @@ mod tests {
         );
         assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
         let els = read(&xml);
-        let get = |p: &str| -> Vec<&(String, Vec<(String, String)>, String)> {
-            els.iter().filter(|e| e.0 == p).collect()
-        };
+        let get = |p: &str| -> Vec<&El> { els.iter().filter(|e| e.0 == p).collect() };
         assert_eq!(get("feed/updated")[0].2, "2026-07-01T08:31:40+08:00");
         assert_eq!(get("feed/id")[0].2, "urn:yingji:warnings:120114");
         assert_eq!(get("feed/author/name")[0].2, "天津市武清区突发事件预警信息");
@@ -211,8 +217,14 @@ mod tests {
                 "urn:yingji:cap:12011400000000_20260701083002_0"
             ]
         );
-        assert_eq!(get("feed/entry/title")[0].2, "武清区暴雨红色预警 <1> & more");
-        assert_eq!(get("feed/entry/published")[1].2, "2026-07-01T08:30:00+08:00");
+        assert_eq!(
+            get("feed/entry/title")[0].2,
+            "武清区暴雨红色预警 <1> & more"
+        );
+        assert_eq!(
+            get("feed/entry/published")[1].2,
+            "2026-07-01T08:30:00+08:00"
+        );
         assert_eq!(get("feed/entry/updated")[1].2, "2026-07-01T08:30:02+08:00");
         let cap_links: Vec<&String> = get("feed/entry/link")
             .iter()
@@ -240,7 +252,13 @@ mod tests {
 
     #[test]
     fn an_empty_feed_is_still_valid_and_iris_are_kept() {
-        let xml = feed("预警", "https://x.example/feed", "https://x.example/feed", 0, &[]);
+        let xml = feed(
+            "预警",
+            "https://x.example/feed",
+            "https://x.example/feed",
+            0,
+            &[],
+        );
         let els = read(&xml);
         assert_eq!(els.iter().filter(|e| e.0 == "feed/entry").count(), 0);
         assert_eq!(

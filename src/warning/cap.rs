@@ -315,7 +315,9 @@ fn trimmed(s: &str) -> String {
 }
 
 fn non_empty(s: Option<&str>) -> Option<String> {
-    s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
+    s.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 /// The CAP message of a local warning (`docs/warnings.md` § CAP 1.2). `content` is expected
@@ -476,13 +478,20 @@ pub fn polygon_text(ring: &[[f64; 2]]) -> String {
 
 /// `lat,lon radius_km`.
 pub fn circle_text(center: [f64; 2], radius_km: f64) -> String {
-    format!("{},{} {}", num(center[1], 5), num(center[0], 5), num(radius_km, 3))
+    format!(
+        "{},{} {}",
+        num(center[1], 5),
+        num(center[0], 5),
+        num(radius_km, 3)
+    )
 }
 
 /// Characters XML 1.0 cannot carry at all (control characters other than tab and line
 /// ends) would make the whole document unreadable: they are dropped.
 fn xml_safe(s: &str) -> std::borrow::Cow<'_, str> {
-    let bad = |c: char| (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}';
+    let bad = |c: char| {
+        (c < ' ' && !matches!(c, '\t' | '\n' | '\r')) || c == '\u{fffe}' || c == '\u{ffff}'
+    };
     if s.chars().any(bad) {
         s.chars().filter(|&c| !bad(c)).collect::<String>().into()
     } else {
@@ -646,6 +655,9 @@ impl Node {
     }
 }
 
+/// Deepest nesting read (CAP needs 5; signatures and extensions a few more).
+const MAX_DEPTH: usize = 64;
+
 fn read_tree(xml: &str) -> Result<Node, CapError> {
     let xml = xml.strip_prefix('\u{feff}').unwrap_or(xml);
     if xml.trim().is_empty() {
@@ -666,7 +678,9 @@ fn read_tree(xml: &str) -> Result<Node, CapError> {
                     attr.map_err(|e| not_xml(format!("bad attribute near byte {at}: {e}")))?;
                 }
                 let ns = match ns {
-                    ResolveResult::Bound(n) => Some(String::from_utf8_lossy(n.as_ref()).into_owned()),
+                    ResolveResult::Bound(n) => {
+                        Some(String::from_utf8_lossy(n.as_ref()).into_owned())
+                    }
                     ResolveResult::Unbound => None,
                     ResolveResult::Unknown(p) => {
                         return Err(not_xml(format!(
@@ -675,6 +689,14 @@ fn read_tree(xml: &str) -> Result<Node, CapError> {
                         )));
                     }
                 };
+                if stack.len() >= MAX_DEPTH {
+                    // The tree is dropped recursively: a hostile nesting of a million
+                    // elements would overflow the stack. CAP itself is 5 deep.
+                    return Err(invalid(
+                        "document",
+                        format!("elements nest deeper than {MAX_DEPTH}: this is not a CAP alert"),
+                    ));
+                }
                 if stack.is_empty() && root.is_some() {
                     return Err(not_xml("more than one root element"));
                 }
@@ -770,7 +792,11 @@ impl<'a> Kids<'a> {
     }
 
     fn all(&self, name: &str) -> Vec<&'a Node> {
-        self.nodes.iter().copied().filter(|n| n.name == name).collect()
+        self.nodes
+            .iter()
+            .copied()
+            .filter(|n| n.name == name)
+            .collect()
     }
 
     fn one(&self, name: &str) -> Option<&'a Node> {
@@ -778,7 +804,9 @@ impl<'a> Kids<'a> {
     }
 
     fn opt(&self, name: &str) -> Result<Option<String>, CapError> {
-        self.one(name).map(|n| text(n, &self.field(name))).transpose()
+        self.one(name)
+            .map(|n| text(n, &self.field(name)))
+            .transpose()
     }
 
     fn req(&self, name: &str) -> Result<String, CapError> {
@@ -825,7 +853,11 @@ impl<'a> Kids<'a> {
             .into_iter()
             .enumerate()
             .map(|(i, n)| {
-                let k = Kids::of(n, &self.field(&format!("{name}[{i}]")), &[("valueName", false), ("value", false)])?;
+                let k = Kids::of(
+                    n,
+                    &self.field(&format!("{name}[{i}]")),
+                    &[("valueName", false), ("value", false)],
+                )?;
                 let value_name = k.req("valueName")?;
                 let value = k
                     .opt("value")?
@@ -860,7 +892,9 @@ fn check_enum(v: &str, allowed: &[&str], field: &str) -> Result<String, CapError
 /// Identifiers and senders may not hold spaces, commas, `<` or `&` (CAP 1.2 §3.2.1):
 /// `references` could not name them otherwise.
 fn check_token(v: &str, field: &str) -> Result<(), CapError> {
-    if v.chars().any(|c| c.is_whitespace() || matches!(c, ',' | '<' | '&')) {
+    if v.chars()
+        .any(|c| c.is_whitespace() || matches!(c, ',' | '<' | '&'))
+    {
         return Err(invalid(
             field,
             format!("{v:?} may not contain spaces, commas, < or &"),
@@ -1169,7 +1203,11 @@ fn parse_point(s: &str) -> Result<[f64; 2], String> {
     let (lat, lon) = s.split_once(',').ok_or_else(bad)?;
     let lat: f64 = lat.trim().parse().map_err(|_| bad())?;
     let lon: f64 = lon.trim().parse().map_err(|_| bad())?;
-    if !(lat.is_finite() && lon.is_finite() && (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
+    if !(lat.is_finite()
+        && lon.is_finite()
+        && (-90.0..=90.0).contains(&lat)
+        && (-180.0..=180.0).contains(&lon))
+    {
         return Err(bad());
     }
     Ok([lon, lat])
@@ -1251,24 +1289,32 @@ impl Info {
 
     /// The colour level: the `预警级别` / `alertColor` parameter, else from the severity.
     pub fn level(&self) -> Option<Colour> {
-        ["预警级别", "alertColor"]
+        // Issuers name the colour parameter differently (预警级别, 预警颜色, alertColor,
+        // colour, level); any that names a colour will do.
+        self.parameters
             .iter()
-            .filter_map(|n| self.parameter(n))
-            .find_map(model::level_from_name)
+            .filter(|(k, _)| {
+                let k = k.to_lowercase();
+                ["color", "colour", "级别", "颜色", "level"]
+                    .iter()
+                    .any(|w| k.contains(w))
+            })
+            .find_map(|(_, v)| model::level_from_name(v))
             .or_else(|| model::level_from_severity(&self.severity))
     }
 
-    /// Our event type: the `yingji:event_type` code, else the event named in Chinese or
-    /// English (`暴雨`, `暴雨预警`, `Rainstorm`).
-    pub fn event_type(&self) -> Option<&'static EventType> {
-        if let Some(t) = self.event_code(EVENT_CODE_NAME).and_then(model::event_type) {
-            return Some(t);
-        }
-        let e = self.event.trim();
-        let e = e.strip_suffix("预警").unwrap_or(e);
-        model::EVENT_TYPES
-            .iter()
-            .find(|t| t.zh == e || t.en.eq_ignore_ascii_case(e))
+    /// Our event type: the `yingji:event_type` code, else the event's name classified
+    /// (`暴雨蓝色预警` → rainstorm, see [`model::classify_event`]).
+    pub fn event_type(&self) -> &'static EventType {
+        self.event_code(EVENT_CODE_NAME)
+            .and_then(model::event_type)
+            .or_else(|| {
+                model::event_type(model::classify_event(
+                    &self.event,
+                    self.categories.first().map(String::as_str),
+                ))
+            })
+            .unwrap_or(&model::EVENT_TYPES[model::EVENT_TYPES.len() - 1])
     }
 }
 
@@ -1354,7 +1400,10 @@ mod tests {
         let id = identifier("120114", "000", T0, 3);
         assert_eq!(id, "12011400000000_20260701083000_3");
         assert_eq!(id.chars().count(), 31);
-        assert_eq!(identifier("120114", "7", T0 + 999, 12), "12011400700000_20260701083000_2");
+        assert_eq!(
+            identifier("120114", "7", T0 + 999, 12),
+            "12011400700000_20260701083000_2"
+        );
         // Past midnight UTC+8 while still the previous day in UTC.
         assert_eq!(
             &identifier("120114", "000", T0 + 16 * 3_600_000, 0)[15..29],
@@ -1415,18 +1464,28 @@ mod tests {
                 ("预警等级".into(), "I".into())
             ]
         );
-        assert_eq!(zh.event_codes, [(EVENT_CODE_NAME.to_string(), "rainstorm".to_string())]);
+        assert_eq!(
+            zh.event_codes,
+            [(EVENT_CODE_NAME.to_string(), "rainstorm".to_string())]
+        );
         let en = &a.infos[1];
         assert_eq!(en.language, "en-US");
         assert_eq!(en.event, "Rainstorm");
         assert_eq!(en.instruction, None);
         assert_eq!(
             en.parameters,
-            [("alertColor".to_string(), "Red".to_string()), ("alertLevel".into(), "I".into())]
+            [
+                ("alertColor".to_string(), "Red".to_string()),
+                ("alertLevel".into(), "I".into())
+            ]
         );
         let area = &zh.areas[0];
         assert_eq!(area.polygons.len(), 2);
-        assert!(area.polygons.iter().all(|p| p.len() == 41 && p.first() == p.last()));
+        assert!(
+            area.polygons
+                .iter()
+                .all(|p| p.len() == 41 && p.first() == p.last())
+        );
         assert_eq!(
             area.geocodes,
             [
@@ -1435,8 +1494,8 @@ mod tests {
             ]
         );
         assert_eq!(zh.level(), Some(Colour::Red));
-        assert_eq!(zh.event_type().map(|t| t.key), Some("rainstorm"));
-        assert_eq!(en.event_type().map(|t| t.key), Some("rainstorm"));
+        assert_eq!(zh.event_type().key, "rainstorm");
+        assert_eq!(en.event_type().key, "rainstorm");
         assert_eq!(a.main_info().map(|i| i.language.as_str()), Some("zh-CN"));
         assert_eq!(a.geocodes(), ["120114001", "120114002"]);
 
@@ -1462,14 +1521,29 @@ mod tests {
     fn long_town_boundaries_are_simplified_and_rounded() {
         let big = town("120114003", "黄庄街道", 117.0, 39.5, 5000);
         let ring = cap_ring(&big.rings[0]).unwrap();
-        assert!(ring.len() <= MAX_RING_POINTS && ring.len() >= 50, "{}", ring.len());
+        assert!(
+            ring.len() <= MAX_RING_POINTS && ring.len() >= 50,
+            "{}",
+            ring.len()
+        );
         assert_eq!(ring.first(), ring.last());
         for p in &ring {
             assert_eq!(*p, round_point(*p));
         }
         // Rounding that collapses a sliver leaves nothing rather than a broken polygon.
-        assert_eq!(cap_ring(&[[117.0, 39.0], [117.000001, 39.0], [117.0, 39.000001], [117.0, 39.0]]), None);
-        assert_eq!(polygon_text(&[[117.5, 39.25], [-0.000001, 1.0]]), "39.25,117.5 1,0");
+        assert_eq!(
+            cap_ring(&[
+                [117.0, 39.0],
+                [117.000001, 39.0],
+                [117.0, 39.000001],
+                [117.0, 39.0]
+            ]),
+            None
+        );
+        assert_eq!(
+            polygon_text(&[[117.5, 39.25], [-0.000001, 1.0]]),
+            "39.25,117.5 1,0"
+        );
         assert_eq!(circle_text([117.05, 39.38], 2.0), "39.38,117.05 2");
     }
 
@@ -1493,7 +1567,7 @@ mod tests {
             },
             Area::Circle {
                 center: [117.1, 39.4],
-                radius_km: 3.14159,
+                radius_km: 3.21987,
             },
         ] {
             let a = build(&content(area), &cx);
@@ -1516,7 +1590,10 @@ mod tests {
         c.description = "第一行\u{0007}\u{001b}\n第二行\t！".into();
         let xml = to_xml(&build(&c, &ctx(&[])));
         let back = parse(&xml).unwrap();
-        assert_eq!(back.infos[0].description.as_deref(), Some("第一行\n第二行\t！"));
+        assert_eq!(
+            back.infos[0].description.as_deref(),
+            Some("第一行\n第二行\t！")
+        );
     }
 
     const MINIMAL: &str = r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
@@ -1546,7 +1623,7 @@ mod tests {
         assert_eq!(a.infos[0].areas[0].area_desc, "全区");
         assert_eq!(a.infos[1].urgency, "Future");
         assert_eq!(a.infos[0].level(), Some(Colour::Blue));
-        assert_eq!(a.infos[0].event_type().map(|t| t.key), Some("gale"));
+        assert_eq!(a.infos[0].event_type().key, "gale");
     }
 
     #[test]
@@ -1555,13 +1632,18 @@ mod tests {
         assert_eq!(err("   \n"), (400, "document".into()));
         assert_eq!(err("hello, world"), (400, "document".into()));
         assert_eq!(err(r#"{"identifier": "x"}"#), (400, "document".into()));
-        assert_eq!(err("<alert><identifier>x</alert>"), (400, "document".into()));
+        assert_eq!(
+            err("<alert><identifier>x</alert>"),
+            (400, "document".into())
+        );
         assert_eq!(err("<a/><b/>"), (400, "document".into()));
         assert_eq!(err("<cap:alert/>"), (400, "document".into()));
         assert_eq!(err("<a>&nbsp;</a>"), (400, "document".into()));
         assert_eq!(err("<a x=1/>"), (400, "document".into()));
         assert_eq!(
-            err("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>x</title></head><body><br></body></html>"),
+            err(
+                "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>x</title></head><body><br></body></html>"
+            ),
             (400, "document".into())
         );
         assert_eq!(
@@ -1569,6 +1651,8 @@ mod tests {
             (422, "namespace".into())
         );
         assert_eq!(err("<alert/>"), (422, "namespace".into()));
+        let deep = format!("{}{}", "<a>".repeat(100_000), "</a>".repeat(100_000));
+        assert_eq!(err(&deep), (422, "document".into()));
         let v11 = minimal("", "Future").replace("cap:1.2", "cap:1.1");
         let e = parse(&v11).unwrap_err();
         assert_eq!((e.status, e.field.as_str()), (422, "namespace"));
@@ -1578,7 +1662,8 @@ mod tests {
             (422, "identifier".into())
         );
         assert_eq!(
-            err(&minimal("", "Future").replace("<identifier>X1</identifier>", "<identifier> </identifier>")),
+            err(&minimal("", "Future")
+                .replace("<identifier>X1</identifier>", "<identifier> </identifier>")),
             (422, "identifier".into())
         );
         assert_eq!(
@@ -1591,23 +1676,36 @@ mod tests {
         );
         assert_eq!(err(&minimal("", "Soon")), (422, "info[1].urgency".into()));
         assert_eq!(
-            err(&minimal("", "Future").replace("<category>Met</category><event>Gale", "<event>Gale")),
+            err(&minimal("", "Future")
+                .replace("<category>Met</category><event>Gale", "<event>Gale")),
             (422, "info[1].category".into())
         );
         assert_eq!(
-            err(&minimal("", "Future").replace("<category>Met</category><event>Gale", "<category>Weather</category><event>Gale")),
+            err(&minimal("", "Future").replace(
+                "<category>Met</category><event>Gale",
+                "<category>Weather</category><event>Gale"
+            )),
             (422, "info[1].category[0]".into())
         );
         assert_eq!(
-            err(&minimal("<polygon>39.1,117.1 39.2,117.1 39.2,117.2 39.1,117.2</polygon>", "Future")),
+            err(&minimal(
+                "<polygon>39.1,117.1 39.2,117.1 39.2,117.2 39.1,117.2</polygon>",
+                "Future"
+            )),
             (422, "info[0].area[0].polygon[0]".into())
         );
         assert_eq!(
-            err(&minimal("<polygon>39.1,117.1 39.2,117.1 39.1,117.1</polygon>", "Future")),
+            err(&minimal(
+                "<polygon>39.1,117.1 39.2,117.1 39.1,117.1</polygon>",
+                "Future"
+            )),
             (422, "info[0].area[0].polygon[0]".into())
         );
         assert_eq!(
-            err(&minimal("<polygon>39.1,117.1 39.2,117.1 39.2,117.2 39.1,117.1</polygon><polygon>91,117.1 39.2,117.1 39.2,117.2 91,117.1</polygon>", "Future")),
+            err(&minimal(
+                "<polygon>39.1,117.1 39.2,117.1 39.2,117.2 39.1,117.1</polygon><polygon>91,117.1 39.2,117.1 39.2,117.2 91,117.1</polygon>",
+                "Future"
+            )),
             (422, "info[0].area[0].polygon[1]".into())
         );
         assert_eq!(
@@ -1619,7 +1717,10 @@ mod tests {
             (422, "info[0].area[0].circle[0]".into())
         );
         assert_eq!(
-            err(&minimal("<geocode><valueName>GB/T 2260</valueName></geocode>", "Future")),
+            err(&minimal(
+                "<geocode><valueName>GB/T 2260</valueName></geocode>",
+                "Future"
+            )),
             (422, "info[0].area[0].geocode[0].value".into())
         );
         assert_eq!(
@@ -1647,7 +1748,8 @@ mod tests {
             (422, "addresses".into())
         );
         assert_eq!(
-            err(&minimal("", "Future").replace("<msgType>", "<references>a,b</references><msgType>")),
+            err(&minimal("", "Future")
+                .replace("<msgType>", "<references>a,b</references><msgType>")),
             (422, "references".into())
         );
         assert_eq!(
@@ -1668,7 +1770,8 @@ mod tests {
   <c:status>Exercise</c:status><c:msgType>Cancel</c:msgType><c:scope>Public</c:scope>
   <c:references>s@example,X1,2026-07-01T08:00:00+08:00 other@example,Y9,2026-06-30T20:00:00-04:00</c:references>
   <x:priority>high</x:priority>
-  <c:info><c:category>Met</c:category><c:event><![CDATA[暴雨 <预警> & 提示]]></c:event>
+  <c:info><c:category>Met</c:category><c:event><![CDATA[暴雨]]>预警</c:event>
+    <c:description><![CDATA[<注意> & 防范]]></c:description>
     <c:urgency>Past</c:urgency><c:severity>Unknown</c:severity><c:certainty>Observed</c:certainty>
     <c:headline>A &amp; B &#x6D4B;&lt;</c:headline>
     <x:extra><c:foo/></x:extra>
@@ -1680,8 +1783,9 @@ mod tests {
         assert_eq!(a.references.len(), 2);
         assert_eq!(a.references[1].sent_ms, T0 - 1_800_000);
         assert_eq!(a.references[1].sent_text, "2026-06-30T20:00:00-04:00");
-        assert_eq!(a.infos[0].event, "暴雨 <预警> & 提示");
+        assert_eq!(a.infos[0].event, "暴雨预警");
+        assert_eq!(a.infos[0].description.as_deref(), Some("<注意> & 防范"));
         assert_eq!(a.infos[0].headline.as_deref(), Some("A & B 测<"));
-        assert_eq!(a.infos[0].event_type().map(|t| t.key), Some("rainstorm"));
+        assert_eq!(a.infos[0].event_type().key, "rainstorm");
     }
 }

@@ -135,6 +135,59 @@ pub fn event_type(key: &str) -> Option<&'static EventType> {
     EVENT_TYPES.iter().find(|t| t.key == key.trim())
 }
 
+/// Our event type for an issuer's event name: the first of our types whose Chinese or English
+/// name it contains (暴雨蓝色预警 → rainstorm), else by CAP category, else `other`.
+pub fn classify_event(event: &str, category: Option<&str>) -> &'static str {
+    let lower = event.to_lowercase();
+    if let Some(t) = EVENT_TYPES.iter().find(|t| {
+        t.key != "other" && (event.contains(t.zh) || lower.contains(&t.en.to_lowercase()))
+    }) {
+        return t.key;
+    }
+    // Common names that differ from ours.
+    let aliases: &[(&str, &str)] = &[
+        ("雷电", "thunderstorm_hail"),
+        ("冰雹", "thunderstorm_hail"),
+        ("雷雨", "thunderstorm_hail"),
+        ("寒潮", "cold_wave"),
+        ("降温", "cold_wave"),
+        ("沙尘", "gale"),
+        ("台风", "gale"),
+        ("道路结冰", "blizzard"),
+        ("霜冻", "cold_wave"),
+        ("山洪", "flood"),
+        ("内涝", "flood"),
+        ("地质", "geological"),
+        ("滑坡", "geological"),
+        ("泥石流", "geological"),
+        ("火险", "forest_fire"),
+        ("火灾", "forest_fire"),
+        ("化学", "hazchem"),
+        ("泄漏", "hazchem"),
+        ("疫情", "public_health"),
+        ("thunder", "thunderstorm_hail"),
+        ("storm", "rainstorm"),
+        ("rain", "rainstorm"),
+        ("snow", "blizzard"),
+        ("wind", "gale"),
+        ("heat", "heatwave"),
+        ("chemical", "hazchem"),
+    ];
+    if let Some((_, k)) = aliases
+        .iter()
+        .find(|(a, _)| event.contains(a) || lower.contains(a))
+    {
+        return k;
+    }
+    match category {
+        Some("Health") => "public_health",
+        Some("Fire") => "forest_fire",
+        Some("CBRNE") => "hazchem",
+        Some("Safety") => "production_safety",
+        _ => "other",
+    }
+}
+
 pub const CAP_STATUSES: &[&str] = &["Actual", "Exercise", "System", "Test", "Draft"];
 pub const CAP_URGENCIES: &[&str] = &["Immediate", "Expected", "Future", "Past", "Unknown"];
 pub const CAP_SEVERITIES: &[&str] = &["Extreme", "Severe", "Moderate", "Minor", "Unknown"];

@@ -680,7 +680,7 @@ async fn public_json(State(state): State<AppState>) -> Result<Json<Value>, ApiEr
 /// The Atom feed of public warnings in force, each entry linking its CAP document.
 async fn public_atom(State(state): State<AppState>) -> Result<Response, ApiError> {
     let now_ms = now();
-    let items = store::in_force(&state.db, true, now_ms).await?;
+    let items = store::feed_messages(&state.db, now_ms).await?;
     let base = public_base(&state);
     let entries: Vec<atom::FeedEntry> = items
         .iter()

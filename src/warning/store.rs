@@ -454,6 +454,26 @@ pub async fn in_force(db: &Db, public_only: bool, now_ms: i64) -> Result<Vec<War
         .collect())
 }
 
+/// What the public feed carries: public warnings in force, and the Cancel messages of the
+/// last day so that a feed reader learns a warning was lifted rather than seeing it vanish.
+pub async fn feed_messages(db: &Db, now_ms: i64) -> Result<Vec<Warning>, DbError> {
+    let sql = Sql::new(format!(
+        "{}{FROM} AND w.scope = 'public' AND w.status = 'Actual' AND ((w.state IN ('published', 'relayed') \
+         AND w.expires_at > $1) OR (w.msg_type = 'Cancel' AND w.source = 'local' AND w.sent_at > $2)) \
+         ORDER BY COALESCE(w.sent_at, w.created_at) DESC",
+        select()
+    ))
+    .bind(now_ms)
+    .bind(now_ms - 86_400_000);
+    let names = town_names(db).await?;
+    Ok(db
+        .fetch_all::<Row>(&sql)
+        .await?
+        .into_iter()
+        .map(|r| r.into_model(now_ms, &names))
+        .collect())
+}
+
 /// A composed warning with its target towns resolved.
 pub struct Composed {
     pub content: Content,
@@ -1430,82 +1450,8 @@ pub struct ImportedFields {
     pub expires_at: i64,
 }
 
-/// Our event type for an issuer's event name: the first of our types whose Chinese or English
-/// name it contains (暴雨蓝色预警 → rainstorm), else by CAP category, else `other`.
-pub fn classify_event(event: &str, category: Option<&str>) -> &'static str {
-    let lower = event.to_lowercase();
-    if let Some(t) = model::EVENT_TYPES.iter().find(|t| {
-        t.key != "other" && (event.contains(t.zh) || lower.contains(&t.en.to_lowercase()))
-    }) {
-        return t.key;
-    }
-    // Common names that differ from ours.
-    let aliases: &[(&str, &str)] = &[
-        ("雷电", "thunderstorm_hail"),
-        ("冰雹", "thunderstorm_hail"),
-        ("雷雨", "thunderstorm_hail"),
-        ("寒潮", "cold_wave"),
-        ("降温", "cold_wave"),
-        ("沙尘", "gale"),
-        ("台风", "gale"),
-        ("道路结冰", "blizzard"),
-        ("霜冻", "cold_wave"),
-        ("山洪", "flood"),
-        ("内涝", "flood"),
-        ("地质", "geological"),
-        ("滑坡", "geological"),
-        ("泥石流", "geological"),
-        ("火险", "forest_fire"),
-        ("火灾", "forest_fire"),
-        ("化学", "hazchem"),
-        ("泄漏", "hazchem"),
-        ("疫情", "public_health"),
-        ("thunder", "thunderstorm_hail"),
-        ("storm", "rainstorm"),
-        ("rain", "rainstorm"),
-        ("snow", "blizzard"),
-        ("wind", "gale"),
-        ("heat", "heatwave"),
-        ("chemical", "hazchem"),
-    ];
-    if let Some((_, k)) = aliases
-        .iter()
-        .find(|(a, _)| event.contains(a) || lower.contains(a))
-    {
-        return k;
-    }
-    match category {
-        Some("Health") => "public_health",
-        Some("Fire") => "forest_fire",
-        Some("CBRNE") => "hazchem",
-        Some("Safety") => "production_safety",
-        _ => "other",
-    }
-}
-
-/// The level of an info block: a colour parameter (预警级别, alertColor, …) if it names one,
-/// else the severity.
-pub fn info_level(info: &cap::Info) -> Option<Colour> {
-    info.parameters
-        .iter()
-        .filter(|(k, _)| {
-            let k = k.to_lowercase();
-            k.contains("color")
-                || k.contains("colour")
-                || k.contains("级别")
-                || k.contains("颜色")
-                || k.contains("level")
-        })
-        .find_map(|(_, v)| model::level_from_name(v))
-        .or_else(|| model::level_from_severity(&info.severity))
-}
-
 pub fn imported_fields(alert: &cap::Alert, now_ms: i64) -> ImportedFields {
-    let zh = alert
-        .infos
-        .iter()
-        .find(|i| i.language.to_lowercase().starts_with("zh"))
-        .or_else(|| alert.infos.first());
+    let zh = alert.main_info();
     let en = alert
         .infos
         .iter()
@@ -1532,11 +1478,9 @@ pub fn imported_fields(alert: &cap::Alert, now_ms: i64) -> ImportedFields {
         sender_name: zh
             .and_then(|i| i.sender_name.clone())
             .unwrap_or_else(|| alert.sender.clone()),
-        event_type: zh.map_or("other", |i| {
-            classify_event(&i.event, i.categories.first().map(String::as_str))
-        }),
+        event_type: zh.map_or("other", |i| i.event_type().key),
         event_name: zh.map(|i| i.event.clone()).unwrap_or_default(),
-        level: zh.and_then(info_level),
+        level: zh.and_then(cap::Info::level),
         urgency: zh.map_or_else(|| "Unknown".into(), |i| i.urgency.clone()),
         severity: zh.map_or_else(|| "Unknown".into(), |i| i.severity.clone()),
         certainty: zh.map_or_else(|| "Unknown".into(), |i| i.certainty.clone()),
