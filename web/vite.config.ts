@@ -41,6 +41,8 @@ export default defineConfig({
     proxy: {
       '/api': { target: apiTarget, changeOrigin: false },
       '/healthz': { target: apiTarget },
+      // The public feed (/public/warnings.json, .atom, CAP, subscribe); `/public` itself is the UI's page.
+      '^/public/.+': { target: apiTarget },
     },
   },
   test: {

@@ -454,6 +454,157 @@ try {
     await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'commitments.png') })
   })
 
+  // ---- early warning (预警发布): compose as duty, approve and publish as leader (four eyes),
+  // the town acknowledges its relay, the public page and the one-map layer show it ----
+
+  /** A page of its own (own cookie jar) signed in as `username` through the API. */
+  async function pageAs(username) {
+    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN', timezoneId: 'UTC' })
+    if (username) {
+      const res = await ctx.request.post(`${BASE_URL}/api/v1/auth/login`, { data: { username, password: PASSWORD } })
+      assert(res.ok(), `login as ${username}: HTTP ${res.status()}`)
+    }
+    const p = await ctx.newPage()
+    p.setDefaultTimeout(30000)
+    p.on('pageerror', (e) => pageErrors.push(`${username || 'public'}: ${e.message}`))
+    return p
+  }
+
+  const wnHeadline = `冒烟测试 ${Date.now().toString(36)}：暴雨红色预警`
+  let wnId = ''
+  let townCode = ''
+  let dutyPage = null
+  let leaderPage = null
+
+  await step('a warning is composed as duty: towns chosen on the map, the CAP preview appears', async () => {
+    const townPage = await pageAs('town')
+    townCode = (await (await townPage.request.get(`${BASE_URL}/api/v1/me`)).json()).town_code
+    await townPage.context().close()
+    assert(townCode, 'the demo town user has no town')
+    dutyPage = await pageAs('duty')
+    const p = dutyPage
+    await p.goto(`${BASE_URL}/warnings/new`)
+    await p.getByTestId('wn-event-type').click()
+    await p.locator('.el-select-dropdown__item:visible', { hasText: /^暴雨$/ }).click()
+    await p.getByTestId('wn-level').locator('[data-level="red"]').click()
+    await p.getByTestId('wn-headline').fill(wnHeadline)
+    await p.getByTestId('wn-description').fill('预计未来6小时内武清区大部分地区降雨量将达100毫米以上，伴有雷电和短时大风。')
+    await p.getByTestId('wn-instruction').fill('停止户外作业，转移低洼地带人员，注意防范城乡积涝。')
+    const picker = p.getByTestId('area-picker')
+    await p.locator('[data-testid="area-picker"][data-loaded="true"]').waitFor({ timeout: 60000 })
+    // A click on the map chooses the town under it, a second click takes it away again.
+    await p.getByTestId('area-map').scrollIntoViewIfNeeded()
+    const box = await p.getByTestId('area-map').boundingBox()
+    await p.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await picker.getByTestId('area-status').getByText(/已选 1 个镇街/).waitFor()
+    await p.mouse.click(box.x + box.width / 2, box.y + box.height / 2)
+    await picker.getByTestId('area-status').getByText(/已选 0 个镇街/).waitFor()
+    await picker.getByTestId('area-town-list').locator(`[data-code="${townCode}"]`).click()
+    await picker.getByTestId('area-status').getByText(/已选 1 个镇街/).waitFor()
+    assert(((await p.getByTestId('wn-area-desc').inputValue()) ?? '').length > 0, 'the area description was not filled from the town')
+    await p.locator('[data-testid="wn-preview"][data-state="ok"]').waitFor()
+    const xml = (await p.getByTestId('cap-xml').textContent()) ?? ''
+    assert(xml.includes('urn:oasis:names:tc:emergency:cap:1.2'), 'the preview is not a CAP 1.2 document')
+    assert(xml.includes(wnHeadline), 'the preview does not carry the headline')
+    assert(/\+08:00/.test(xml) && !/<sent>[^<]*Z<\/sent>/.test(xml), 'the preview times are not in +08:00')
+    await p.screenshot({ path: path.join(SCREENSHOT_DIR, 'warning-compose.png'), fullPage: true })
+  })
+
+  await step('a headline over 140 characters is refused by the preview, naming the field', async () => {
+    const p = dutyPage
+    const input = p.getByTestId('wn-headline')
+    await input.fill('长'.repeat(141))
+    await p.locator('[data-testid="wn-preview"][data-state="error"]').waitFor()
+    await p.locator('.el-form-item.is-error [data-testid="wn-headline"]').waitFor()
+    await input.fill(wnHeadline)
+    await p.locator('[data-testid="wn-preview"][data-state="ok"]').waitFor()
+    assert((await p.locator('.el-form-item.is-error').count()) === 0, 'the error stayed after the fix')
+  })
+
+  await step('the duty officer submits the warning', async () => {
+    const p = dutyPage
+    await p.getByTestId('wn-submit').click()
+    // A warning id (ULID), not /warnings/new.
+    await p.waitForURL((u) => /^\/warnings\/[0-9a-z]{26}$/i.test(u.pathname))
+    wnId = new URL(p.url()).pathname.split('/').pop()
+    await p.locator('[data-testid="wn-detail"][data-state="submitted"]').waitFor()
+    // The submitter may not approve their own warning.
+    assert((await p.getByTestId('wn-step-approve').count()) === 0, 'the submitter is offered approve')
+  })
+
+  await step('the leader approves and publishes it from the approval queue; the relay board appears', async () => {
+    leaderPage = await pageAs('leader')
+    const p = leaderPage
+    await p.goto(`${BASE_URL}/warnings/queue`)
+    await p.getByTestId('wn-table').getByText(wnHeadline).click()
+    await p.waitForURL(new RegExp(`/warnings/${wnId}$`))
+    await p.getByTestId('wn-step-approve').click()
+    await p.locator('.wn-step-approve .el-button--primary').click()
+    await p.locator('[data-testid="wn-detail"][data-state="approved"]').waitFor()
+    await p.getByTestId('wn-step-publish').click()
+    await p.locator('.wn-step-publish .el-button--primary').click()
+    await p.locator('[data-testid="wn-detail"][data-state="published"]').waitFor()
+    await p.getByTestId('wn-relay-board').locator('[data-testid="wn-relay-chip"][data-state="pending"]').first().waitFor()
+    await p.getByTestId('wn-delivery-stats').waitFor()
+    await p.getByTestId('cap-xml').getByText(/<identifier>120114/).waitFor()
+    await p.waitForTimeout(800)
+    await p.screenshot({ path: path.join(SCREENSHOT_DIR, 'warning-detail.png'), fullPage: true })
+  })
+
+  await step('the town acknowledges the relay and reports it; the board updates live', async () => {
+    const p = await pageAs('town')
+    await p.goto(`${BASE_URL}/warnings/relays`)
+    const row = p.getByTestId('wn-relay-inbox').locator('tbody tr', { hasText: wnHeadline })
+    await row.getByTestId('wn-relay-ack').click()
+    const dialog = p.getByTestId('wn-report-dialog')
+    await dialog.getByTestId('wn-report-channels').locator('.el-checkbox').first().click()
+    await dialog.getByTestId('wn-report-people').locator('input').fill('1200')
+    await dialog.getByTestId('wn-report-ok').click()
+    await dialog.waitFor({ state: 'hidden' })
+    await p.screenshot({ path: path.join(SCREENSHOT_DIR, 'warning-relays.png') })
+    await p.context().close()
+    const chip = leaderPage.getByTestId('wn-relay-board').locator(`[data-testid="wn-relay-chip"][data-state="acknowledged"]`)
+    await chip.first().waitFor({ timeout: 15000 })
+  })
+
+  await step('the warning list shows it in force with the coverage KPI', async () => {
+    await page.goto(`${BASE_URL}/warnings`)
+    await page.getByTestId('wn-kpi').waitFor()
+    await page.getByTestId('wn-table').getByText(wnHeadline).waitFor()
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'warnings.png') })
+  })
+
+  await step('the public page (no login) lists the warning on its map, linked from the login page', async () => {
+    const p = await pageAs('')
+    await p.goto(`${BASE_URL}/login`)
+    await p.getByTestId('login-public').click()
+    await p.waitForURL(/\/public/)
+    await p.getByTestId('public-warning').filter({ hasText: wnHeadline }).waitFor()
+    await p.locator('[data-testid="wn-areas-map"][data-loaded="true"]').waitFor()
+    const cap = await p.getByTestId('public-warning').filter({ hasText: wnHeadline }).getByTestId('public-cap').getAttribute('href')
+    const res = await p.request.get(new URL(cap, BASE_URL).href)
+    assert(res.ok() && (await res.text()).includes(wnHeadline), `the public CAP ${cap} does not answer with the warning`)
+    await p.waitForTimeout(800)
+    await p.screenshot({ path: path.join(SCREENSHOT_DIR, 'public-warnings.png'), fullPage: true })
+    await p.context().close()
+  })
+
+  await step('the one map shows the warning layer and toggles it', async () => {
+    await page.getByTestId('nav-map').click()
+    const m = page.getByTestId('one-map')
+    await page.locator('[data-testid="one-map"][data-loaded="true"]').waitFor({ timeout: 60000 })
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="one-map"]')?.getAttribute('data-warning-count')) >= 1)
+    await page.getByTestId('legend-warning').first().waitFor()
+    await page.getByTestId('map-warnings').click()
+    assert((await m.getAttribute('data-warnings-shown')) === 'false', 'the warning layer did not hide')
+    await page.getByTestId('map-warnings').click()
+    assert((await m.getAttribute('data-warnings-shown')) === 'true', 'the warning layer did not show again')
+    await page.waitForTimeout(800)
+    await page.screenshot({ path: path.join(SCREENSHOT_DIR, 'one-map-warnings.png') })
+    await dutyPage.context().close()
+    await leaderPage.context().close()
+  })
+
   await step('no uncaught page errors', async () => {
     assert(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`)
   })

@@ -1,5 +1,5 @@
 // Alarms shared by every page while someone is signed in: the live stream's
-// alarm events (parsed once, handed to subscribers), the duty summary for the
+// events (parsed once per topic, handed to that topic's subscribers: `onTopic`), the duty summary for the
 // menu badge and dashboard, which new HIGH alarms flash until acknowledged, and
 // the alarm sound. Started by the Shell (signed-in layout), stopped on leaving it.
 
@@ -8,6 +8,7 @@ import { api, request } from './api/client'
 import type { Alarm, AlarmEvent, AlarmSummary, HiddenDanger, RiskPoint } from './api/types'
 import { parseAlarmEvent } from './lib/alarms'
 import { parseHdEvent, parseRiskPointEvent } from './lib/dualprev'
+import { parseRelayEvent, parseWarningEvent } from './lib/warnings'
 import { armAudioOnFirstGesture, beep } from './lib/beep'
 import { LiveEvents } from './lib/liveEvents'
 
@@ -37,15 +38,7 @@ export const alarmState = reactive({
 /** Bumped on every alarm event and resync, for views that only need "something changed". */
 export const alarmTick = ref(0)
 
-type AlarmHandler = (ev: AlarmEvent) => void
-const handlers = new Set<AlarmHandler>()
 const highHandlers = new Set<(a: Alarm) => void>()
-
-/** Subscribes to parsed alarm events; returns the unsubscribe function. */
-export function onAlarmEvent(fn: AlarmHandler): () => void {
-  handlers.add(fn)
-  return () => handlers.delete(fn)
-}
 
 /** Called for each newly raised HIGH alarm (the Shell shows a notification). */
 export function onHighAlarm(fn: (a: Alarm) => void): () => void {
@@ -82,9 +75,8 @@ function refreshSummarySoon() {
 
 export const RECENT_MAX = 30
 
-function handleAlarmData(data: string) {
-  const ev = parseAlarmEvent(data)
-  if (!ev) return
+/** The alarm bookkeeping of this tab (flash, sound, ticker) before the handlers run. */
+function trackAlarm(ev: AlarmEvent) {
   const a = ev.alarm
   if (ev.action === 'raised' && a.severity === 'high' && a.status === 'unacknowledged') {
     alarmState.flashing.add(a.id)
@@ -95,65 +87,84 @@ function handleAlarmData(data: string) {
   }
   alarmState.recent = [ev, ...alarmState.recent.filter((r) => !(r.alarm.id === a.id && r.action === ev.action))].slice(0, RECENT_MAX)
   alarmTick.value++
-  for (const fn of [...handlers]) {
-    try {
-      fn(ev)
-    } catch (e) {
-      console.error('alarm event handler failed', e)
-    }
-  }
-  refreshSummarySoon()
 }
 
-// ---- hidden dangers: the same stream carries topic `hidden_danger` ----
+// ---- topics: one parser per live-event topic, one handler set per topic ----
+
 export interface HiddenDangerEvent {
   action: string
   hidden_danger: HiddenDanger
 }
-const hdHandlers = new Set<(ev: HiddenDangerEvent) => void>()
-
-/** Subscribes to parsed hidden-danger events; returns the unsubscribe function. */
-export function onHiddenDangerEvent(fn: (ev: HiddenDangerEvent) => void): () => void {
-  hdHandlers.add(fn)
-  return () => hdHandlers.delete(fn)
-}
-
-function handleHdData(data: string) {
-  const ev = parseHdEvent(data)
-  if (!ev) return
-  for (const fn of [...hdHandlers]) {
-    try {
-      fn(ev)
-    } catch (e) {
-      console.error('hidden danger event handler failed', e)
-    }
-  }
-}
-
-// ---- risk points: topic `risk_point` (create, update, delete, assess) ----
 export interface RiskPointEvent {
   action: string
   risk_point: RiskPoint
 }
-const rpHandlers = new Set<(ev: RiskPointEvent) => void>()
+export type WarningEvent = NonNullable<ReturnType<typeof parseWarningEvent>>
+export type WarningRelayEvent = NonNullable<ReturnType<typeof parseRelayEvent>>
 
-/** Subscribes to parsed risk-point events; returns the unsubscribe function. */
-export function onRiskPointEvent(fn: (ev: RiskPointEvent) => void): () => void {
-  rpHandlers.add(fn)
-  return () => rpHandlers.delete(fn)
+/** What each topic's handlers receive (the event's data, parsed and checked). */
+export interface TopicEvents {
+  alarm: AlarmEvent
+  hidden_danger: HiddenDangerEvent
+  risk_point: RiskPointEvent
+  /** A warning changed state (district-wide). */
+  warning: WarningEvent
+  /** A relay was created, acknowledged or escalated (its town, and the duty officer). */
+  warning_relay: WarningRelayEvent
+  /** A warning was published for the user's town (the platform's own channel). */
+  warning_alert: WarningEvent
+}
+export type Topic = keyof TopicEvents
+
+const PARSERS: { [K in Topic]: (data: string) => TopicEvents[K] | null } = {
+  alarm: parseAlarmEvent,
+  hidden_danger: parseHdEvent,
+  risk_point: parseRiskPointEvent,
+  warning: parseWarningEvent,
+  warning_relay: parseRelayEvent,
+  warning_alert: parseWarningEvent,
+}
+const TOPICS = Object.keys(PARSERS) as Topic[]
+
+const topicHandlers = new Map<Topic, Set<(ev: never) => void>>()
+
+/** Subscribes to one topic's parsed events; returns the unsubscribe function. */
+export function onTopic<K extends Topic>(topic: K, fn: (ev: TopicEvents[K]) => void): () => void {
+  let set = topicHandlers.get(topic)
+  if (!set) {
+    set = new Set()
+    topicHandlers.set(topic, set)
+  }
+  set.add(fn as (ev: never) => void)
+  return () => {
+    set!.delete(fn as (ev: never) => void)
+  }
 }
 
-function handleRiskPointData(data: string) {
-  const ev = parseRiskPointEvent(data)
-  if (!ev) return
-  for (const fn of [...rpHandlers]) {
+function emit<K extends Topic>(topic: K, ev: TopicEvents[K]) {
+  for (const fn of [...(topicHandlers.get(topic) ?? [])]) {
     try {
-      fn(ev)
+      ;(fn as (ev: TopicEvents[K]) => void)(ev)
     } catch (e) {
-      console.error('risk point event handler failed', e)
+      console.error(`${topic} event handler failed`, e)
     }
   }
 }
+
+function handleData(topic: Topic, data: string) {
+  const ev = PARSERS[topic](data)
+  if (!ev) return
+  if (topic === 'alarm') trackAlarm(ev as AlarmEvent)
+  emit(topic, ev)
+  if (topic === 'alarm') refreshSummarySoon()
+}
+
+/** Subscribes to parsed alarm events; returns the unsubscribe function. */
+export const onAlarmEvent = (fn: (ev: AlarmEvent) => void) => onTopic('alarm', fn)
+/** Subscribes to parsed hidden-danger events; returns the unsubscribe function. */
+export const onHiddenDangerEvent = (fn: (ev: HiddenDangerEvent) => void) => onTopic('hidden_danger', fn)
+/** Subscribes to parsed risk-point events (create, update, delete, assess). */
+export const onRiskPointEvent = (fn: (ev: RiskPointEvent) => void) => onTopic('risk_point', fn)
 
 let started = false
 let offs: (() => void)[] = []
@@ -165,9 +176,7 @@ export function startAlarms(): void {
   started = true
   armAudioOnFirstGesture()
   offs = [
-    liveEvents.on('alarm', handleAlarmData),
-    liveEvents.on('hidden_danger', handleHdData),
-    liveEvents.on('risk_point', handleRiskPointData),
+    ...TOPICS.map((topic) => liveEvents.on(topic, (data) => handleData(topic, data))),
     liveEvents.onResync(() => {
       alarmTick.value++
       void refreshSummary()

@@ -8,7 +8,7 @@ declare module 'vue-router' {
   interface RouteMeta {
     public?: boolean
     /** A capability the page needs; without it the page redirects home. */
-    need?: 'can_edit_registry' | 'can_manage_users' | 'can_read_audit' | 'can_write_risk' | 'can_report_hidden_dangers' | 'can_file_commitment'
+    need?: 'can_edit_registry' | 'can_manage_users' | 'can_read_audit' | 'can_write_risk' | 'can_report_hidden_dangers' | 'can_file_commitment' | 'can_compose_warning' | 'can_approve_warning' | 'can_relay_warning' | 'can_manage_subscribers'
     /** Registry editors, or an enterprise user for their own enterprise's units. */
     needHazardEdit?: boolean
   }
@@ -18,6 +18,8 @@ declare module 'vue-router' {
 // administrative-unit page ECharts, so neither weighs on the first load.
 const routes: RouteRecordRaw[] = [
   { path: '/login', name: 'login', component: LoginView, meta: { public: true } },
+  // 武清区预警信息: warnings in force for everyone, no login (also `?unsubscribe=TOKEN`).
+  { path: '/public', name: 'public', component: () => import('./views/wn/PublicWarnings.vue'), meta: { public: true } },
   {
     path: '/',
     component: Shell,
@@ -48,6 +50,14 @@ const routes: RouteRecordRaw[] = [
       { path: 'hd-stats', name: 'hd-stats', component: () => import('./views/HiddenDangerStats.vue') },
       { path: 'commitments', name: 'commitments', component: () => import('./views/CommitmentBoard.vue') },
       { path: 'admin-units', name: 'admin-units', component: () => import('./views/AdminUnitsView.vue') },
+      { path: 'warnings', name: 'warnings', component: () => import('./views/wn/WarningList.vue') },
+      { path: 'warnings/queue', name: 'warning-queue', component: () => import('./views/wn/WarningList.vue'), props: { queue: true }, meta: { need: 'can_approve_warning' } },
+      { path: 'warnings/relays', name: 'warning-relays', component: () => import('./views/wn/RelayInbox.vue'), meta: { need: 'can_relay_warning' } },
+      { path: 'warnings/subscribers', name: 'warning-subscribers', component: () => import('./views/wn/SubscriberList.vue'), meta: { need: 'can_manage_subscribers' } },
+      { path: 'warnings/import', name: 'warning-import', component: () => import('./views/wn/WarningImport.vue'), meta: { need: 'can_approve_warning' } },
+      { path: 'warnings/new', name: 'warning-new', component: () => import('./views/wn/WarningForm.vue'), meta: { need: 'can_compose_warning' } },
+      { path: 'warnings/:id/edit', name: 'warning-edit', component: () => import('./views/wn/WarningForm.vue'), props: true, meta: { need: 'can_compose_warning' } },
+      { path: 'warnings/:id', name: 'warning', component: () => import('./views/wn/WarningDetail.vue'), props: true },
       { path: 'users', name: 'users', component: () => import('./views/UsersView.vue'), meta: { need: 'can_manage_users' } },
       { path: 'audit', name: 'audit', component: () => import('./views/AuditView.vue'), meta: { need: 'can_read_audit' } },
       { path: ':rest(.*)*', name: 'not-found', component: () => import('./views/NotFoundView.vue') },

@@ -51,8 +51,189 @@ export interface Meta {
     can_file_commitment?: boolean
     /** Hidden-danger actions this role may ever take, per level; the state decides the rest. */
     hidden_danger_actions?: { general: string[]; major: string[] }
+    /** Draft, edit and submit warnings. */
+    can_compose_warning?: boolean
+    /** Approve, reject, publish, cancel warnings; relay imported ones. */
+    can_approve_warning?: boolean
+    /** Acknowledge relays and report onward dissemination (a town user: own town). */
+    can_relay_warning?: boolean
+    can_manage_subscribers?: boolean
   }
   dualprev?: DualPrevMeta
+  warning?: WarningMeta
+}
+
+// ---- Early warning (预警发布, docs/warnings.md) -------------------------------------------
+
+export interface WarningMeta {
+  event_types: { key: string; zh: string; en: string; category: string; urgency: string; certainty: string }[]
+  levels: { key: string; zh: string; en: string; grade: string; severity: string }[]
+  relay_channels: string[]
+  relay_ack_minutes: number
+  coverage_target: number
+}
+
+export type WarningAreaPayload =
+  | { kind: 'towns'; town_codes: string[] }
+  | { kind: 'polygon'; polygon: [number, number][] }
+  | { kind: 'circle'; center: [number, number]; radius_km: number }
+  | { kind: 'imported' }
+
+export interface Warning {
+  id: string
+  identifier: string | null
+  sender: string | null
+  sender_name: string | null
+  source: 'local' | 'imported'
+  msg_type: 'Alert' | 'Update' | 'Cancel'
+  status: string
+  scope: 'public' | 'restricted'
+  event_type: string
+  /** The event as the issuer named it (imports) or the type's Chinese name. */
+  event_name?: string
+  /** Null for an imported message whose severity maps to no colour. */
+  level: 'blue' | 'yellow' | 'orange' | 'red' | null
+  urgency: string
+  severity?: string
+  certainty: string
+  response_type: string | null
+  headline: string
+  description: string
+  instruction: string
+  headline_en: string | null
+  description_en: string | null
+  instruction_en: string | null
+  area: WarningAreaPayload | null
+  area_desc: string
+  town_codes: string[]
+  town_names: string[]
+  /** The area as GeoJSON (MultiPolygon). */
+  geometry?: unknown
+  effective_at: string
+  onset_at: string | null
+  expires_at: string
+  state: string
+  in_force: boolean
+  references_id: string | null
+  superseded_by_id: string | null
+  sent_at?: string | null
+  created_by: string | null
+  created_by_name?: string | null
+  submitted_by: string | null
+  submitted_by_name?: string | null
+  approved_by_name?: string | null
+  published_by_name?: string | null
+  submitted_at: string | null
+  approved_by: string | null
+  approved_at: string | null
+  published_by: string | null
+  published_at: string | null
+  reject_reason: string | null
+  cancel_reason: string | null
+  created_at: string
+  updated_at: string
+  /** The workflow steps the caller may take now. */
+  available_steps?: string[]
+}
+
+export interface WarningRelay {
+  id: string
+  warning_id: string
+  headline: string
+  level: string | null
+  town_code: string
+  town_name: string
+  state: 'pending' | 'acknowledged' | 'escalated'
+  created_at?: string
+  due_at: string | null
+  acknowledged_at: string | null
+  acknowledged_by: string | null
+  escalated_at: string | null
+  disseminated_at: string | null
+  disseminated_by?: string | null
+  people_reached: number | null
+  channels: string[]
+  note: string | null
+  /** Minutes from creation to acknowledgement. */
+  ack_minutes?: number | null
+}
+
+export interface WarningTimelineEntry {
+  at: string
+  action: string
+  actor?: string | null
+  /** `warning` or `warning_relay`. */
+  entity?: string
+  entity_id?: string
+  state?: string | null
+  town_name?: string | null
+  reason?: string | null
+}
+
+export interface WarningDelivery {
+  id: number
+  /** `subscriber`, `user`, `enterprise`… */
+  recipient_kind: string
+  recipient_id: string
+  town_code: string | null
+  channel: string
+  /** Masked unless the caller manages subscribers. */
+  address: string
+  reach: number
+  state: string
+  attempts: number
+  next_attempt_at: string
+  last_error: string | null
+  /** The gateway's message id, HTTP status or SMTP reply. */
+  receipt: string | null
+  delivered_at: string | null
+  created_at: string
+  updated_at: string
+}
+
+export interface TownCoverage {
+  town_code: string
+  town_name: string
+  population: number | null
+  subscribers: number
+  subscribers_reached: number
+  delivered_reach?: number
+  relay_people_reached?: number
+  people_reached: number
+  coverage: number | null
+  meets_target: boolean
+}
+
+export interface WarningCoverage {
+  warning_id?: string
+  towns: TownCoverage[]
+  total?: { population: number | null; people_reached: number; coverage: number | null; meets_target: boolean }
+  target?: number
+}
+
+export interface CoverageKpi {
+  from?: string
+  to?: string
+  warnings?: number
+  population?: number | null
+  people_reached?: number
+  coverage: number | null
+  target?: number
+  meets_target?: boolean
+}
+
+export interface Subscriber {
+  id: string
+  town_code: string
+  town_name?: string
+  name: string
+  channel: 'sms' | 'email' | 'webhook'
+  address: string
+  reach: number
+  consent_at: string | null
+  consent_text: string | null
+  unsubscribed_at: string | null
+  created_at?: string
 }
 
 // ---- Dual prevention (双重预防) -------------------------------------------------------

@@ -1,5 +1,6 @@
 import type zh from './zh-CN'
 import dp from './dp.en'
+import wn from './wn.en'
 
 // English. Typed against the Chinese catalogue so a missing key fails the type check.
 const en: typeof zh = {
@@ -521,5 +522,6 @@ const en: typeof zh = {
     },
   },
   dp,
+  wn,
 }
 export default en

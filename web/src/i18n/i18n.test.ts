@@ -67,3 +67,30 @@ describe('i18n keys used by the code', () => {
     expect(missing).toEqual([])
   })
 })
+
+describe('early-warning catalogues (wn)', () => {
+  it('are merged as `wn` and have the same keys in both languages', async () => {
+    const wnZh = (await import('./wn.zh-CN')).default
+    const wnEn = (await import('./wn.en')).default
+    expect((zh as Record<string, unknown>).wn).toBe(wnZh)
+    expect((en as Record<string, unknown>).wn).toBe(wnEn)
+    expect([...flatten(wnEn).keys()].sort()).toEqual([...flatten(wnZh).keys()].sort())
+  })
+
+  it('name every level, state, step and CAP value the pages show', async () => {
+    const wnZh = (await import('./wn.zh-CN')).default as unknown as Record<string, Record<string, unknown>>
+    const w = await import('../lib/warnings')
+    const has = (group: string, keys: readonly string[]) => expect(keys.filter((k) => !(k in wnZh[group])), group).toEqual([])
+    has('levels', w.WARNING_LEVELS)
+    has('levelFull', w.WARNING_LEVELS)
+    has('states', w.WARNING_STATES)
+    has('steps', w.STEP_ORDER)
+    has('urgencies', w.CAP_URGENCIES)
+    has('certainties', w.CAP_CERTAINTIES)
+    has('responseTypes', w.CAP_RESPONSE_TYPES)
+    has('statuses', w.COMPOSE_STATUSES)
+    has('categories', w.CATEGORY_ORDER)
+    has('deliveryStates', w.DELIVERY_STATES)
+    has('relayStates', Object.keys(w.RELAY_STATE_HEX))
+  })
+})

@@ -1,6 +1,7 @@
 // Simplified Chinese, the default. Every key here must exist in en.ts and vice
 // versa (checked by i18n.test.ts).
 import dp from './dp.zh-CN'
+import wn from './wn.zh-CN'
 export default {
   app: {
     name: '应急 Yingji',
@@ -520,4 +521,5 @@ export default {
     },
   },
   dp,
+  wn,
 }

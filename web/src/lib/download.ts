@@ -13,3 +13,15 @@ export function download(path: string, query: Query): void {
   a.click()
   a.remove()
 }
+
+/** Saves text made in the page (e.g. a CAP preview) as a file. */
+export function downloadBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = name
+  document.body.appendChild(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 1000)
+}
