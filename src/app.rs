@@ -285,9 +285,22 @@ impl Application {
     }
 
     /// Binds the listener (`127.0.0.1:0` picks a free port) for an already connected store.
-    pub async fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Application> {
+    pub async fn build_with_db(mut settings: Settings, db: Db) -> anyhow::Result<Application> {
         crate::metrics::init();
         let listener = TcpListener::bind(&settings.bind).await?;
+        // CAP documents, e-mails and webhooks link to the public page and CAP files: without a
+        // configured address, the address this server answers on is the best guess.
+        if settings.warning.public_url.trim().is_empty() {
+            let addr = listener.local_addr()?;
+            if addr.ip().is_unspecified() {
+                tracing::warn!(
+                    "warning.public_url is not set and the server listens on every interface: links in CAP messages, \
+                     e-mails and webhooks are relative; set it to the platform's public address"
+                );
+            } else {
+                settings.warning.public_url = format!("http://{addr}");
+            }
+        }
         let mqtt = crate::monitor::mqtt::MqttConfig::from_settings(
             &settings.monitor,
             listener.local_addr()?.port(),
