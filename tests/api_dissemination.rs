@@ -139,7 +139,11 @@ struct Sink {
     sms: Mutex<Vec<Value>>,
 }
 
-async fn hook(State(sink): State<Arc<Sink>>, headers: HeaderMap, body: axum::body::Bytes) -> StatusCode {
+async fn hook(
+    State(sink): State<Arc<Sink>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
     let h = |n: &str| {
         headers
             .get(n)
@@ -192,7 +196,10 @@ async fn start_sink() -> (Arc<Sink>, String) {
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(hook))
         .route("/sms", axum::routing::post(sms_gateway))
-        .route("/gone", axum::routing::post(|| async { StatusCode::NOT_FOUND }))
+        .route(
+            "/gone",
+            axum::routing::post(|| async { StatusCode::NOT_FOUND }),
+        )
         .with_state(sink.clone());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (sink, base)
@@ -204,22 +211,40 @@ async fn a_published_warning_is_queued_once_per_recipient_and_channel_by_scope()
         common::seed_fixture(&t.db).await;
         let now = yingji::db::now_ms();
         insert_subscriber(&t.db, common::TOWN_A, "sms", "13900000001", 1, "public").await;
-        insert_subscriber(&t.db, common::TOWN_A, "webhook", "http://127.0.0.1:9/h", 1, "public").await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_A,
+            "webhook",
+            "http://127.0.0.1:9/h",
+            1,
+            "public",
+        )
+        .await;
         insert_subscriber(&t.db, common::TOWN_A, "sms", "13900000002", 1, "staff").await;
         insert_subscriber(&t.db, common::TOWN_B, "email", "b@example.com", 1, "public").await;
-        let gone = insert_subscriber(&t.db, common::TOWN_A, "sms", "13900000003", 1, "public").await;
-        t.db.execute(&Sql::new("UPDATE subscribers SET unsubscribed_at = 1 WHERE id = $1").bind(gone))
-            .await
-            .expect("unsubscribe");
+        let gone =
+            insert_subscriber(&t.db, common::TOWN_A, "sms", "13900000003", 1, "public").await;
+        t.db.execute(
+            &Sql::new("UPDATE subscribers SET unsubscribed_at = 1 WHERE id = $1").bind(gone),
+        )
+        .await
+        .expect("unsubscribe");
 
         let w = insert_warning(&t.db, &[common::TOWN_A], "public", now).await;
         // Staff: admin, duty, supervisor, leader district-wide + the town user of A (live);
         // enterprises A1, A2 (SMS); subscribers of A: 2 public + 1 staff-audience.
         assert_eq!(enqueue(&t.db, &w, now).await, 5 + 2 + 3);
-        assert_eq!(enqueue(&t.db, &w, now + SEC).await, 0, "enqueue twice: nothing new");
+        assert_eq!(
+            enqueue(&t.db, &w, now + SEC).await,
+            0,
+            "enqueue twice: nothing new"
+        );
         let live = rows(&t.db, &w, "live").await;
         assert_eq!(live.len(), 5);
-        assert!(live.iter().all(|r| r.recipient_kind == "staff" && r.state == "queued"));
+        assert!(
+            live.iter()
+                .all(|r| r.recipient_kind == "staff" && r.state == "queued")
+        );
 
         // Restricted: staff, enterprises and staff-audience subscribers only.
         let r = insert_warning(&t.db, &[common::TOWN_A], "restricted", now).await;
@@ -227,11 +252,16 @@ async fn a_published_warning_is_queued_once_per_recipient_and_channel_by_scope()
 
         // A cancelled message: what has not gone out is stopped.
         let mut tx = t.db.begin().await.expect("begin");
-        let stopped = dispatch::cancel_pending(&mut tx, &w, now).await.expect("cancel");
+        let stopped = dispatch::cancel_pending(&mut tx, &w, now)
+            .await
+            .expect("cancel");
         tx.commit().await.expect("commit");
         assert_eq!(stopped, 10);
         let sms = rows(&t.db, &w, "sms").await;
-        assert!(sms.iter().all(|r| r.state == "dead" && r.last_error.as_deref() == Some("superseded")));
+        assert!(
+            sms.iter()
+                .all(|r| r.state == "dead" && r.last_error.as_deref() == Some("superseded"))
+        );
     });
 }
 
@@ -241,7 +271,15 @@ async fn a_webhook_that_fails_and_recovers_delivers_once_per_recipient_with_back
         common::seed_fixture(&t.db).await;
         let (sink, base) = start_sink().await;
         for i in 0..5 {
-            insert_subscriber(&t.db, common::TOWN_A, "webhook", &format!("{base}/hook?s={i}"), 1, "public").await;
+            insert_subscriber(
+                &t.db,
+                common::TOWN_A,
+                "webhook",
+                &format!("{base}/hook?s={i}"),
+                1,
+                "public",
+            )
+            .await;
         }
         let t0 = 1_800_000_000_000;
         let w = insert_warning(&t.db, &[common::TOWN_A], "public", t0).await;
@@ -253,9 +291,19 @@ async fn a_webhook_that_fails_and_recovers_delivers_once_per_recipient_with_back
         // Round 1: the 5 posts fail (503); the live channel delivers to the 5 staff at once.
         d.run_once(t0).await.expect("run");
         let hooks = rows(&t.db, &w, "webhook").await;
-        assert!(hooks.iter().all(|r| r.state == "failed" && r.attempts == 1 && r.next_attempt_at == t0 + 10 * SEC), "{hooks:?}");
+        assert!(
+            hooks.iter().all(|r| r.state == "failed"
+                && r.attempts == 1
+                && r.next_attempt_at == t0 + 10 * SEC),
+            "{hooks:?}"
+        );
         assert!(hooks[0].last_error.as_deref().unwrap_or("").contains("503"));
-        assert!(rows(&t.db, &w, "live").await.iter().all(|r| r.state == "delivered"));
+        assert!(
+            rows(&t.db, &w, "live")
+                .await
+                .iter()
+                .all(|r| r.state == "delivered")
+        );
 
         // Not retried before its time.
         d.run_once(t0 + 9 * SEC).await.expect("run");
@@ -267,36 +315,58 @@ async fn a_webhook_that_fails_and_recovers_delivers_once_per_recipient_with_back
         assert_eq!(hooks.iter().filter(|r| r.state == "delivered").count(), 3);
         let failed: Vec<&Row> = hooks.iter().filter(|r| r.state == "failed").collect();
         assert_eq!(failed.len(), 2);
-        assert!(failed.iter().all(|r| r.attempts == 2 && r.next_attempt_at == t0 + 30 * SEC));
+        assert!(
+            failed
+                .iter()
+                .all(|r| r.attempts == 2 && r.next_attempt_at == t0 + 30 * SEC)
+        );
         d.run_once(t0 + 29 * SEC).await.expect("run");
         assert_eq!(sink.received.load(Ordering::SeqCst), 10);
 
         // Recovered: everything delivered, each recipient accepted exactly once.
         d.run_once(t0 + 30 * SEC).await.expect("run");
         let hooks = rows(&t.db, &w, "webhook").await;
-        assert!(hooks.iter().all(|r| r.state == "delivered" && r.receipt.as_deref() == Some("HTTP 200")), "{hooks:?}");
+        assert!(
+            hooks
+                .iter()
+                .all(|r| r.state == "delivered" && r.receipt.as_deref() == Some("HTTP 200")),
+            "{hooks:?}"
+        );
         assert_eq!(hooks.iter().map(|r| r.attempts).sum::<i64>(), 3 * 2 + 2 * 3);
         let posts = sink.posts.lock().expect("lock").clone();
         let mut accepted: HashMap<String, usize> = HashMap::new();
         for p in &posts {
-            assert!(p.signature_ok, "HMAC, content type and idempotency key: {p:?}");
+            assert!(
+                p.signature_ok,
+                "HMAC, content type and idempotency key: {p:?}"
+            );
             if p.answered == 200 {
                 *accepted.entry(p.key.clone()).or_default() += 1;
             }
         }
         assert_eq!(accepted.len(), 5);
         assert!(accepted.values().all(|n| *n == 1));
-        assert_eq!(d.run_once(t0 + 3600 * SEC).await.expect("run"), 0, "nothing left");
+        assert_eq!(
+            d.run_once(t0 + 3600 * SEC).await.expect("run"),
+            0,
+            "nothing left"
+        );
 
         // SMS has no gateway: queued, attempts untouched, the reason shown.
         let sms = rows(&t.db, &w, "sms").await;
         assert_eq!(sms.len(), 2);
-        assert!(sms.iter().all(|r| r.state == "queued" && r.attempts == 0
-            && r.last_error.as_deref() == Some("channel not configured")), "{sms:?}");
+        assert!(
+            sms.iter().all(|r| r.state == "queued"
+                && r.attempts == 0
+                && r.last_error.as_deref() == Some("channel not configured")),
+            "{sms:?}"
+        );
 
         // The live channel wrote one warning_alert event per staff member.
-        let events: i64 = t.db
-            .fetch_scalar(&Sql::new("SELECT COUNT(*) FROM events WHERE topic = 'warning_alert'"))
+        let events: i64 =
+            t.db.fetch_scalar(&Sql::new(
+                "SELECT COUNT(*) FROM events WHERE topic = 'warning_alert'",
+            ))
             .await
             .expect("events");
         assert_eq!(events, 5);
@@ -308,8 +378,24 @@ async fn a_permanent_refusal_is_dead_at_once_and_attempts_run_out() {
     each_backend!(|t| {
         common::seed_fixture(&t.db).await;
         let (sink, base) = start_sink().await;
-        insert_subscriber(&t.db, common::TOWN_B, "webhook", &format!("{base}/gone"), 1, "public").await;
-        insert_subscriber(&t.db, common::TOWN_B, "webhook", &format!("{base}/hook"), 1, "public").await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_B,
+            "webhook",
+            &format!("{base}/gone"),
+            1,
+            "public",
+        )
+        .await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_B,
+            "webhook",
+            &format!("{base}/hook"),
+            1,
+            "public",
+        )
+        .await;
         let t0 = 1_800_000_000_000;
         let w = insert_warning(&t.db, &[common::TOWN_B], "public", t0).await;
         enqueue(&t.db, &w, t0).await;
@@ -325,10 +411,22 @@ async fn a_permanent_refusal_is_dead_at_once_and_attempts_run_out() {
         let hooks = rows(&t.db, &w, "webhook").await;
         assert_eq!(hooks[0].state, "dead");
         assert_eq!(hooks[0].attempts, 1, "a 404 is not retried");
-        assert!(hooks[0].last_error.as_deref().unwrap_or("").contains("HTTP 404"));
+        assert!(
+            hooks[0]
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("HTTP 404")
+        );
         assert_eq!(hooks[1].state, "dead");
         assert_eq!(hooks[1].attempts, 3, "a 503 is retried up to max_attempts");
-        assert!(hooks[1].last_error.as_deref().unwrap_or("").starts_with("gave up after 3 attempts"));
+        assert!(
+            hooks[1]
+                .last_error
+                .as_deref()
+                .unwrap_or("")
+                .starts_with("gave up after 3 attempts")
+        );
     });
 }
 
@@ -338,7 +436,15 @@ async fn a_crash_mid_send_is_sent_again_after_the_lease_and_recorded_once() {
         common::seed_fixture(&t.db).await;
         let (sink, base) = start_sink().await;
         for i in 0..3 {
-            insert_subscriber(&t.db, common::TOWN_B, "webhook", &format!("{base}/hook?s={i}"), 1, "public").await;
+            insert_subscriber(
+                &t.db,
+                common::TOWN_B,
+                "webhook",
+                &format!("{base}/hook?s={i}"),
+                1,
+                "public",
+            )
+            .await;
         }
         let t0 = 1_800_000_000_000;
         let w = insert_warning(&t.db, &[common::TOWN_B], "public", t0).await;
@@ -364,7 +470,12 @@ async fn a_crash_mid_send_is_sent_again_after_the_lease_and_recorded_once() {
         let _ = running.await;
         drop(first);
         let hooks = rows(&t.db, &w, "webhook").await;
-        assert!(hooks.iter().all(|r| r.state == "sending" && r.attempts == 1), "{hooks:?}");
+        assert!(
+            hooks
+                .iter()
+                .all(|r| r.state == "sending" && r.attempts == 1),
+            "{hooks:?}"
+        );
 
         // A restarted dispatcher leaves them alone while the lease holds, then sends them.
         sink.hang.store(false, Ordering::SeqCst);
@@ -373,7 +484,12 @@ async fn a_crash_mid_send_is_sent_again_after_the_lease_and_recorded_once() {
         assert_eq!(sink.posts.lock().expect("lock").len(), 0);
         second.run_once(t0 + 61 * SEC).await.expect("run");
         let hooks = rows(&t.db, &w, "webhook").await;
-        assert!(hooks.iter().all(|r| r.state == "delivered" && r.attempts == 2), "{hooks:?}");
+        assert!(
+            hooks
+                .iter()
+                .all(|r| r.state == "delivered" && r.attempts == 2),
+            "{hooks:?}"
+        );
         // The receiver saw each key twice (once unanswered) and answered each once: the
         // Idempotency-Key is what lets it drop the repeat.
         let posts = sink.posts.lock().expect("lock").clone();
@@ -402,11 +518,18 @@ async fn the_sms_gateway_adapter_posts_the_template_and_keeps_the_receipt() {
         d.run_once(t0).await.expect("run");
         let sms = rows(&t.db, &w, "sms").await;
         assert_eq!(sms.len(), 2, "the two enterprises of town A");
-        assert!(sms.iter().all(|r| r.state == "delivered" && r.receipt.as_deref() == Some("biz-13800000000")), "{sms:?}");
+        assert!(
+            sms.iter()
+                .all(|r| r.state == "delivered" && r.receipt.as_deref() == Some("biz-13800000000")),
+            "{sms:?}"
+        );
         let bodies = sink.sms.lock().expect("lock").clone();
         assert_eq!(bodies.len(), 2);
         assert_eq!(bodies[0]["phone"], "13800000000");
-        assert_eq!(bodies[0]["text"], format!("【武清应急】{HEADLINE}：停止户外作业"));
+        assert_eq!(
+            bodies[0]["text"],
+            format!("【武清应急】{HEADLINE}：停止户外作业")
+        );
     });
 }
 
@@ -429,7 +552,10 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
                 while let Ok(Some(line)) = lines.next_line().await {
                     if let Some(d) = data.as_mut() {
                         if line == "." {
-                            mails.lock().expect("lock").push(data.take().unwrap_or_default());
+                            mails
+                                .lock()
+                                .expect("lock")
+                                .push(data.take().unwrap_or_default());
                             let _ = w.write_all(b"250 2.0.0 Ok: queued as SINK1\r\n").await;
                         } else {
                             d.push_str(&line);
@@ -437,7 +563,11 @@ async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
                         }
                         continue;
                     }
-                    let verb = line.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
                     let reply: &[u8] = match verb.as_str() {
                         "EHLO" | "HELO" => b"250 sink\r\n",
                         "DATA" => {
@@ -497,7 +627,15 @@ async fn e_mail_goes_out_over_smtp_with_the_headline_as_subject() {
     each_backend!(|t| {
         common::seed_fixture(&t.db).await;
         let (port, mails) = smtp_sink().await;
-        insert_subscriber(&t.db, common::TOWN_A, "email", "zhang@example.com", 1, "public").await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_A,
+            "email",
+            "zhang@example.com",
+            1,
+            "public",
+        )
+        .await;
         let t0 = 1_800_000_000_000;
         let w = insert_warning(&t.db, &[common::TOWN_A], "public", t0).await;
         enqueue(&t.db, &w, t0).await;
@@ -509,7 +647,10 @@ async fn e_mail_goes_out_over_smtp_with_the_headline_as_subject() {
         let email = rows(&t.db, &w, "email").await;
         assert_eq!(email.len(), 1);
         assert_eq!(email[0].state, "delivered", "{email:?}");
-        assert!(email[0].receipt.as_deref().unwrap_or("").starts_with("250"), "{email:?}");
+        assert!(
+            email[0].receipt.as_deref().unwrap_or("").starts_with("250"),
+            "{email:?}"
+        );
         let mails = mails.lock().expect("lock").clone();
         assert_eq!(mails.len(), 1);
         assert_eq!(subject(&mails[0]), HEADLINE);
@@ -573,9 +714,16 @@ async fn the_public_subscribes_with_consent_and_unsubscribes_with_the_token() {
         assert_eq!(r.json::<Value>().await.expect("json")["unsubscribed"], true);
         let (_, list) = app.get_json(&admin, "/api/v1/subscribers").await;
         assert_eq!(list["total"], 0);
-        let (_, list) = app.get_json(&admin, "/api/v1/subscribers?include_unsubscribed=true").await;
+        let (_, list) = app
+            .get_json(&admin, "/api/v1/subscribers?include_unsubscribed=true")
+            .await;
         assert_eq!(list["items"][0]["active"], false);
-        let r = app.client.post(app.url("/public/unsubscribe?token=nope")).send().await.expect("req");
+        let r = app
+            .client
+            .post(app.url("/public/unsubscribe?token=nope"))
+            .send()
+            .await
+            .expect("req");
         assert_eq!(r.status(), 404);
         // Subscribing again after unsubscribing is allowed.
         assert_eq!(post(base).await.0, 201);
@@ -596,16 +744,47 @@ async fn staff_manage_subscribers_within_their_scope() {
             json!({"town_code": town_code, "channel": "sms", "address": address, "name": "村广播",
                    "reach": 800, "consent": true, "consent_text": "电话同意"})
         };
-        let (s, b) = app.send_json(Method::POST, &duty, "/api/v1/subscribers", &body(common::TOWN_B, "13800000011")).await;
+        let (s, b) = app
+            .send_json(
+                Method::POST,
+                &duty,
+                "/api/v1/subscribers",
+                &body(common::TOWN_B, "13800000011"),
+            )
+            .await;
         assert_eq!(s, 201, "{b}");
-        assert_eq!((b["reach"].as_i64(), b["source"].as_str()), (Some(800), Some("staff-entered")));
+        assert_eq!(
+            (b["reach"].as_i64(), b["source"].as_str()),
+            (Some(800), Some("staff-entered"))
+        );
         let b_id = b["id"].as_str().expect("id").to_string();
-        let (s, a) = app.send_json(Method::POST, &town, "/api/v1/subscribers", &body(common::TOWN_A, "13800000012")).await;
+        let (s, a) = app
+            .send_json(
+                Method::POST,
+                &town,
+                "/api/v1/subscribers",
+                &body(common::TOWN_A, "13800000012"),
+            )
+            .await;
         assert_eq!(s, 201, "{a}");
         let a_id = a["id"].as_str().expect("id").to_string();
-        let (s, e) = app.send_json(Method::POST, &town, "/api/v1/subscribers", &body(common::TOWN_B, "13800000013")).await;
+        let (s, e) = app
+            .send_json(
+                Method::POST,
+                &town,
+                "/api/v1/subscribers",
+                &body(common::TOWN_B, "13800000013"),
+            )
+            .await;
         assert_eq!((s, e["error"]["field"].as_str()), (422, Some("town_code")));
-        let (s, _) = app.send_json(Method::POST, &leader, "/api/v1/subscribers", &body(common::TOWN_A, "13800000014")).await;
+        let (s, _) = app
+            .send_json(
+                Method::POST,
+                &leader,
+                "/api/v1/subscribers",
+                &body(common::TOWN_A, "13800000014"),
+            )
+            .await;
         assert_eq!(s, 403);
 
         let (_, list) = app.get_json(&town, "/api/v1/subscribers").await;
@@ -615,16 +794,42 @@ async fn staff_manage_subscribers_within_their_scope() {
         assert_eq!((s, list["total"].as_i64()), (200, Some(2)));
         assert_eq!(app.get_json(&ent, "/api/v1/subscribers").await.0, 403);
 
-        let (s, _) = app.send_json(Method::PUT, &town, &format!("/api/v1/subscribers/{b_id}"), &body(common::TOWN_B, "13800000011")).await;
-        assert_eq!(s, 404, "another town's subscriber does not exist for a town user");
+        let (s, _) = app
+            .send_json(
+                Method::PUT,
+                &town,
+                &format!("/api/v1/subscribers/{b_id}"),
+                &body(common::TOWN_B, "13800000011"),
+            )
+            .await;
+        assert_eq!(
+            s, 404,
+            "another town's subscriber does not exist for a town user"
+        );
         let mut changed = body(common::TOWN_A, "13800000012");
         changed["reach"] = json!(1200);
-        let (s, u) = app.send_json(Method::PUT, &town, &format!("/api/v1/subscribers/{a_id}"), &changed).await;
+        let (s, u) = app
+            .send_json(
+                Method::PUT,
+                &town,
+                &format!("/api/v1/subscribers/{a_id}"),
+                &changed,
+            )
+            .await;
         assert_eq!((s, u["reach"].as_i64()), (200, Some(1200)), "{u}");
-        let (s, _) = app.send_json(Method::DELETE, &town, &format!("/api/v1/subscribers/{a_id}"), &json!({})).await;
+        let (s, _) = app
+            .send_json(
+                Method::DELETE,
+                &town,
+                &format!("/api/v1/subscribers/{a_id}"),
+                &json!({}),
+            )
+            .await;
         assert_eq!(s, 204);
-        let audits: i64 = t.db
-            .fetch_scalar(&Sql::new("SELECT COUNT(*) FROM audit_log WHERE entity = 'subscriber'"))
+        let audits: i64 =
+            t.db.fetch_scalar(&Sql::new(
+                "SELECT COUNT(*) FROM audit_log WHERE entity = 'subscriber'",
+            ))
             .await
             .expect("audit");
         assert_eq!(audits, 4);
@@ -632,22 +837,63 @@ async fn staff_manage_subscribers_within_their_scope() {
         // Deliveries of a warning for town B only: a town user of A does not see it.
         let w = insert_warning(&t.db, &[common::TOWN_B], "public", yingji::db::now_ms()).await;
         enqueue(&t.db, &w, yingji::db::now_ms()).await;
-        assert_eq!(app.get_json(&town, &format!("/api/v1/warnings/{w}/deliveries")).await.0, 404);
-        assert_eq!(app.get_json(&ent, &format!("/api/v1/warnings/{w}/deliveries")).await.0, 403);
-        let (s, d) = app.get_json(&leader, &format!("/api/v1/warnings/{w}/deliveries?channel=sms&recipient_kind=subscriber")).await;
+        assert_eq!(
+            app.get_json(&town, &format!("/api/v1/warnings/{w}/deliveries"))
+                .await
+                .0,
+            404
+        );
+        assert_eq!(
+            app.get_json(&ent, &format!("/api/v1/warnings/{w}/deliveries"))
+                .await
+                .0,
+            403
+        );
+        let (s, d) = app
+            .get_json(
+                &leader,
+                &format!("/api/v1/warnings/{w}/deliveries?channel=sms&recipient_kind=subscriber"),
+            )
+            .await;
         assert_eq!((s, d["total"].as_i64()), (200, Some(1)), "{d}");
-        assert_eq!(d["items"][0]["address"], "138****0011", "masked for a leader");
-        let (_, d) = app.get_json(&duty, &format!("/api/v1/warnings/{w}/deliveries?channel=sms&recipient_kind=subscriber")).await;
+        assert_eq!(
+            d["items"][0]["address"], "138****0011",
+            "masked for a leader"
+        );
+        let (_, d) = app
+            .get_json(
+                &duty,
+                &format!("/api/v1/warnings/{w}/deliveries?channel=sms&recipient_kind=subscriber"),
+            )
+            .await;
         assert_eq!(d["items"][0]["address"], "13800000011");
-        let (s, e) = app.get_json(&duty, &format!("/api/v1/warnings/{w}/deliveries?state=lost")).await;
+        let (s, e) = app
+            .get_json(
+                &duty,
+                &format!("/api/v1/warnings/{w}/deliveries?state=lost"),
+            )
+            .await;
         assert_eq!((s, e["error"]["field"].as_str()), (422, Some("state")));
-        let (s, stats) = app.get_json(&duty, &format!("/api/v1/warnings/{w}/delivery-stats")).await;
+        let (s, stats) = app
+            .get_json(&duty, &format!("/api/v1/warnings/{w}/delivery-stats"))
+            .await;
         assert_eq!(s, 200);
         // Staff 4 live (no town user of B), enterprise B1 and the subscriber by SMS.
         assert_eq!(stats["total"]["queued"], 6, "{stats}");
-        let sms = stats["by_channel"].as_array().expect("array").iter().find(|c| c["channel"] == "sms").expect("sms").clone();
+        let sms = stats["by_channel"]
+            .as_array()
+            .expect("array")
+            .iter()
+            .find(|c| c["channel"] == "sms")
+            .expect("sms")
+            .clone();
         assert_eq!(sms["queued"], 2);
-        assert_eq!(app.get_json(&duty, "/api/v1/warnings/nope/delivery-stats").await.0, 404);
+        assert_eq!(
+            app.get_json(&duty, "/api/v1/warnings/nope/delivery-stats")
+                .await
+                .0,
+            404
+        );
         app.stop().await;
     });
 }
@@ -658,14 +904,42 @@ async fn coverage_adds_delivered_reach_and_relay_reports_capped_at_the_populatio
         common::seed_fixture(&t.db).await;
         let (_sink, base) = start_sink().await;
         for (town, pop) in [(common::TOWN_A, 1000), (common::TOWN_B, 2000)] {
-            t.db.execute(&Sql::new("UPDATE admin_units SET population = $1 WHERE code = $2").bind(pop as i64).bind(town))
-                .await
-                .expect("population");
+            t.db.execute(
+                &Sql::new("UPDATE admin_units SET population = $1 WHERE code = $2")
+                    .bind(pop as i64)
+                    .bind(town),
+            )
+            .await
+            .expect("population");
         }
-        insert_subscriber(&t.db, common::TOWN_A, "webhook", &format!("{base}/hook?a"), 300, "public").await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_A,
+            "webhook",
+            &format!("{base}/hook?a"),
+            300,
+            "public",
+        )
+        .await;
         insert_subscriber(&t.db, common::TOWN_A, "sms", "13900000001", 1, "public").await;
-        insert_subscriber(&t.db, common::TOWN_B, "webhook", &format!("{base}/hook?b"), 500, "public").await;
-        insert_subscriber(&t.db, common::TOWN_B, "webhook", &format!("{base}/gone"), 2500, "public").await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_B,
+            "webhook",
+            &format!("{base}/hook?b"),
+            500,
+            "public",
+        )
+        .await;
+        insert_subscriber(
+            &t.db,
+            common::TOWN_B,
+            "webhook",
+            &format!("{base}/gone"),
+            2500,
+            "public",
+        )
+        .await;
         let t0 = 1_800_000_000_000;
         let w = insert_warning(&t.db, &[common::TOWN_A, common::TOWN_B], "public", t0).await;
         enqueue(&t.db, &w, t0).await;
@@ -686,43 +960,88 @@ async fn coverage_adds_delivered_reach_and_relay_reports_capped_at_the_populatio
         }
         let mut s = settings();
         s.dissemination.webhook_secret = String::new();
-        Dispatcher::new(t.db.clone(), &s, None).expect("dispatcher").run_once(t0).await.expect("run");
+        Dispatcher::new(t.db.clone(), &s, None)
+            .expect("dispatcher")
+            .run_once(t0)
+            .await
+            .expect("run");
 
         let app = common::TestApp::spawn(&t.db).await;
         let duty = app.login("duty").await;
-        let (s, c) = app.get_json(&duty, &format!("/api/v1/warnings/{w}/coverage")).await;
+        let (s, c) = app
+            .get_json(&duty, &format!("/api/v1/warnings/{w}/coverage"))
+            .await;
         assert_eq!(s, 200, "{c}");
         let a = &c["towns"][0];
         assert_eq!(a["town_code"], common::TOWN_A);
         // A: 300 delivered (the SMS waits: no gateway) + 650 reported = 950 of 1000.
-        assert_eq!((a["subscribers"].as_i64(), a["subscribers_reached"].as_i64()), (Some(2), Some(1)));
-        assert_eq!((a["people_reached"].as_i64(), a["coverage"].as_f64()), (Some(950), Some(0.95)));
+        assert_eq!(
+            (a["subscribers"].as_i64(), a["subscribers_reached"].as_i64()),
+            (Some(2), Some(1))
+        );
+        assert_eq!(
+            (a["people_reached"].as_i64(), a["coverage"].as_f64()),
+            (Some(950), Some(0.95))
+        );
         assert_eq!(a["meets_target"], true);
         // B: 500 delivered (the 2500 one is dead) + 1000 = 1500 of 2000.
         let b = &c["towns"][1];
-        assert_eq!((b["people_reached"].as_i64(), b["coverage"].as_f64()), (Some(1500), Some(0.75)));
+        assert_eq!(
+            (b["people_reached"].as_i64(), b["coverage"].as_f64()),
+            (Some(1500), Some(0.75))
+        );
         assert_eq!(b["meets_target"], false);
-        assert_eq!((c["total"]["population"].as_i64(), c["total"]["people_reached"].as_i64()), (Some(3000), Some(2450)));
+        assert_eq!(
+            (
+                c["total"]["population"].as_i64(),
+                c["total"]["people_reached"].as_i64()
+            ),
+            (Some(3000), Some(2450))
+        );
         assert_eq!(c["total"]["meets_target"], false);
 
         // The town user sees their town's row only.
         let town = app.login("town").await;
-        let (_, c) = app.get_json(&town, &format!("/api/v1/warnings/{w}/coverage")).await;
+        let (_, c) = app
+            .get_json(&town, &format!("/api/v1/warnings/{w}/coverage"))
+            .await;
         assert_eq!(c["towns"].as_array().map(Vec::len), Some(1));
 
         // The KPI of a period holding this warning (and a restricted one, not counted).
         insert_warning(&t.db, &[common::TOWN_A], "restricted", t0 + SEC).await;
         let from = yingji::time::rfc3339(t0 - 3600 * SEC);
         let to = yingji::time::rfc3339(t0 + 3600 * SEC);
-        let (s, k) = app.get_json(&duty, &format!("/api/v1/warnings/coverage-kpi?from={from}&to={to}")).await;
+        let (s, k) = app
+            .get_json(
+                &duty,
+                &format!("/api/v1/warnings/coverage-kpi?from={from}&to={to}"),
+            )
+            .await;
         assert_eq!(s, 200, "{k}");
-        assert_eq!((k["warnings"].as_i64(), k["population"].as_i64(), k["people_reached"].as_i64()), (Some(1), Some(3000), Some(2450)));
+        assert_eq!(
+            (
+                k["warnings"].as_i64(),
+                k["population"].as_i64(),
+                k["people_reached"].as_i64()
+            ),
+            (Some(1), Some(3000), Some(2450))
+        );
         let cov = k["coverage"].as_f64().expect("coverage");
         assert!((cov - 2450.0 / 3000.0).abs() < 1e-9);
         assert_eq!(k["items"][0]["warning_id"], w.as_str());
-        let (s, k) = app.get_json(&duty, "/api/v1/warnings/coverage-kpi?from=2020-01-01&to=2020-02-01").await;
-        assert_eq!((s, k["warnings"].as_i64(), k["coverage"].is_null()), (200, Some(0), true));
-        let (s, e) = app.get_json(&duty, "/api/v1/warnings/coverage-kpi?from=yesterday").await;
+        let (s, k) = app
+            .get_json(
+                &duty,
+                "/api/v1/warnings/coverage-kpi?from=2020-01-01&to=2020-02-01",
+            )
+            .await;
+        assert_eq!(
+            (s, k["warnings"].as_i64(), k["coverage"].is_null()),
+            (200, Some(0), true)
+        );
+        let (s, e) = app
+            .get_json(&duty, "/api/v1/warnings/coverage-kpi?from=yesterday")
+            .await;
         assert_eq!((s, e["error"]["field"].as_str()), (422, Some("from")));
         app.stop().await;
     });
