@@ -231,11 +231,14 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(db: &Db) -> TestApp {
-        let settings = Settings {
+        let mut settings = Settings {
             bind: "127.0.0.1:0".into(),
             data_dir: std::env::temp_dir().join(format!("yingji-test-{}", yingji::db::new_id())),
             ..Settings::default()
         };
+        // No warning dispatcher unless a test opts in (`spawn_with` and a `tick_ms`): tests
+        // drive `Dispatcher::run_once` with their own clock.
+        settings.dissemination.tick_ms = 0;
         TestApp::spawn_with(db, settings).await
     }
 
@@ -247,6 +250,7 @@ impl TestApp {
             ..Settings::default()
         };
         settings.monitor.tick_ms = 0;
+        settings.dissemination.tick_ms = 0;
         settings
     }
 

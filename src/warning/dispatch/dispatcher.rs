@@ -346,44 +346,46 @@ impl Dispatcher {
     ) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
         for (c, r) in outcomes {
-            let sql = match r {
-                Ok(Receipt(receipt)) => Sql::new(
+            let fence = " WHERE id = $3 AND state = 'sending' AND attempts = $4";
+            let (text, error, backoff) = match r {
+                Ok(Receipt(receipt)) => (
                     "UPDATE deliveries SET state = 'delivered', delivered_at = $1, receipt = $2, \
-                     last_error = NULL, lease_until = NULL, updated_at = $1 \
-                     WHERE id = $3 AND state = 'sending' AND attempts = $4",
-                )
-                .bind(now_ms)
-                .bind(receipt),
-                Err(SendError::Transient(e)) if e == NOT_CONFIGURED => Sql::new(
+                     last_error = NULL, lease_until = NULL, updated_at = $1",
+                    receipt,
+                    None,
+                ),
+                Err(SendError::Transient(e)) if e == NOT_CONFIGURED => (
                     "UPDATE deliveries SET state = 'queued', attempts = attempts - 1, \
-                     lease_until = NULL, last_error = $2, updated_at = $1 \
-                     WHERE id = $3 AND state = 'sending' AND attempts = $4",
-                )
-                .bind(now_ms)
-                .bind(e),
-                Err(SendError::Transient(e)) if c.attempts < self.max_attempts => Sql::new(
-                    "UPDATE deliveries SET state = 'failed', next_attempt_at = $5, \
-                     lease_until = NULL, last_error = $2, updated_at = $1 \
-                     WHERE id = $3 AND state = 'sending' AND attempts = $4",
-                )
-                .bind(now_ms)
-                .bind(e),
-                Err(SendError::Transient(e)) => Sql::new(
+                     lease_until = NULL, last_error = $2, updated_at = $1",
+                    e,
+                    None,
+                ),
+                Err(SendError::Transient(e)) if c.attempts < self.max_attempts => (
+                    "UPDATE deliveries SET state = 'failed', next_attempt_at = $1 + $5, \
+                     lease_until = NULL, last_error = $2, updated_at = $1",
+                    e,
+                    Some(self.backoff_ms(c.attempts)),
+                ),
+                Err(SendError::Transient(e)) => (
                     "UPDATE deliveries SET state = 'dead', lease_until = NULL, last_error = $2, \
-                     updated_at = $1 WHERE id = $3 AND state = 'sending' AND attempts = $4",
-                )
-                .bind(now_ms)
-                .bind(format!("gave up after {} attempts: {e}", c.attempts)),
-                Err(SendError::Permanent(e)) => Sql::new(
+                     updated_at = $1",
+                    format!("gave up after {} attempts: {e}", c.attempts),
+                    None,
+                ),
+                Err(SendError::Permanent(e)) => (
                     "UPDATE deliveries SET state = 'dead', lease_until = NULL, last_error = $2, \
-                     updated_at = $1 WHERE id = $3 AND state = 'sending' AND attempts = $4",
-                )
-                .bind(now_ms)
-                .bind(e),
+                     updated_at = $1",
+                    e,
+                    None,
+                ),
             };
-            let mut sql = sql.bind(c.id).bind(c.attempts);
-            if sql.text.contains("$5") {
-                sql = sql.bind(now_ms + self.backoff_ms(c.attempts));
+            let mut sql = Sql::new(format!("{text}{fence}"))
+                .bind(now_ms)
+                .bind(error)
+                .bind(c.id)
+                .bind(c.attempts);
+            if let Some(wait) = backoff {
+                sql = sql.bind(wait);
             }
             tx.execute(&sql).await?;
         }
