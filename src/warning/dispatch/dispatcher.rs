@@ -345,34 +345,59 @@ impl Dispatcher {
         now_ms: i64,
     ) -> Result<(), DbError> {
         let mut tx = self.db.begin().await?;
+        // Successes mostly share their receipt ("HTTP 200"): one statement per receipt and
+        // slice instead of one per row, which is what a round trip to PostgreSQL costs.
+        let mut delivered: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+        let mut others = Vec::new();
         for (c, r) in outcomes {
-            let fence = " WHERE id = $3 AND state = 'sending' AND attempts = $4";
-            let (text, error, backoff) = match r {
-                Ok(Receipt(receipt)) => (
+            match r {
+                Ok(Receipt(receipt)) => delivered
+                    .entry(receipt)
+                    .or_default()
+                    .push((c.id, c.attempts)),
+                Err(e) => others.push((c, e)),
+            }
+        }
+        for (receipt, rows) in delivered {
+            for slice in rows.chunks(400) {
+                let mut sql = Sql::new(
                     "UPDATE deliveries SET state = 'delivered', delivered_at = $1, receipt = $2, \
-                     last_error = NULL, lease_until = NULL, updated_at = $1",
-                    receipt,
-                    None,
-                ),
-                Err(SendError::Transient(e)) if e == NOT_CONFIGURED => (
+                     last_error = NULL, lease_until = NULL, updated_at = $1 \
+                     WHERE state = 'sending' AND (id, attempts) IN (VALUES ",
+                );
+                sql.args.push(now_ms.into());
+                sql.args.push(receipt.as_str().into());
+                let pairs: Vec<String> = slice
+                    .iter()
+                    .map(|(id, attempts)| format!("({}, {})", sql.arg(*id), sql.arg(*attempts)))
+                    .collect();
+                sql.push(&pairs.join(", "));
+                sql.push(")");
+                tx.execute(&sql).await?;
+            }
+        }
+        for (c, e) in others {
+            let fence = " WHERE id = $3 AND state = 'sending' AND attempts = $4";
+            let (text, error, backoff) = match e {
+                SendError::Transient(e) if e == NOT_CONFIGURED => (
                     "UPDATE deliveries SET state = 'queued', attempts = attempts - 1, \
                      lease_until = NULL, last_error = $2, updated_at = $1",
                     e,
                     None,
                 ),
-                Err(SendError::Transient(e)) if c.attempts < self.max_attempts => (
+                SendError::Transient(e) if c.attempts < self.max_attempts => (
                     "UPDATE deliveries SET state = 'failed', next_attempt_at = $1 + $5, \
                      lease_until = NULL, last_error = $2, updated_at = $1",
                     e,
                     Some(self.backoff_ms(c.attempts)),
                 ),
-                Err(SendError::Transient(e)) => (
+                SendError::Transient(e) => (
                     "UPDATE deliveries SET state = 'dead', lease_until = NULL, last_error = $2, \
                      updated_at = $1",
                     format!("gave up after {} attempts: {e}", c.attempts),
                     None,
                 ),
-                Err(SendError::Permanent(e)) => (
+                SendError::Permanent(e) => (
                     "UPDATE deliveries SET state = 'dead', lease_until = NULL, last_error = $2, \
                      updated_at = $1",
                     e,
