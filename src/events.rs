@@ -62,9 +62,14 @@ pub struct Event {
     pub payload: String,
 }
 
+/// The town code of events for the district's own staff only (drafts, restricted warnings,
+/// escalations): the district's code, which no town or enterprise scope allows.
+pub const DISTRICT_STAFF: &str = crate::DISTRICT_CODE;
+
 impl Event {
     /// Whether a user with `scope` may receive the event: district-wide events go to everyone,
-    /// the others by the same rule as the records they describe.
+    /// events of [`DISTRICT_STAFF`] to district roles only, the others by the same rule as the
+    /// records they describe.
     pub fn visible_to(&self, scope: &Scope) -> bool {
         match (&self.town_code, &self.enterprise_id) {
             (None, None) => true,
@@ -418,5 +423,9 @@ mod tests {
         let district_wide = event(None, None);
         assert!(district_wide.visible_to(&Scope::Town("120114002".into())));
         assert!(district_wide.visible_to(&Scope::Enterprise("ent-b".into())));
+        let staff_only = event(Some(DISTRICT_STAFF), None);
+        assert!(staff_only.visible_to(&Scope::District));
+        assert!(!staff_only.visible_to(&Scope::Town("120114001".into())));
+        assert!(!staff_only.visible_to(&Scope::Enterprise("ent-a".into())));
     }
 }

@@ -569,11 +569,14 @@ async fn audit_and_event(
         after_json.as_ref(),
     )
     .await?;
+    // Drafts and restricted warnings are not news for towns' and enterprises' screens.
+    let audience = (after.state.is_unpublished() || after.scope != "public")
+        .then_some(crate::events::DISTRICT_STAFF);
     crate::events::publish(
         tx,
         crate::db::now_ms(),
         "warning",
-        None,
+        audience,
         None,
         &json!({"id": after.id, "action": action, "state": after.state, "headline": after.headline,
                 "level": after.level, "event_type": after.event_type, "in_force": after.in_force}),
@@ -582,39 +585,39 @@ async fn audit_and_event(
     Ok(after)
 }
 
-/// Saves a new draft (`references` for an update of a published warning).
-pub async fn create_draft(
-    db: &Db,
-    c: &Composed,
-    user: &crate::auth::CurrentUser,
-    settings: &WarningSettings,
-    msg_type: &str,
-    references_id: Option<&str>,
-    now_ms: i64,
-) -> Result<Warning, ApiError> {
-    let id = crate::db::new_id();
-    let names = town_names(db).await?;
-    let mut tx = db.begin().await?;
+/// The columns a composer writes, in the order [`bind_content`] binds them: a draft's insert
+/// and its edit share them.
+const CONTENT_COLUMNS: [&str; 22] = [
+    "status",
+    "scope",
+    "event_type",
+    "event_name",
+    "level",
+    "urgency",
+    "severity",
+    "certainty",
+    "response_type",
+    "headline",
+    "description",
+    "instruction",
+    "headline_en",
+    "description_en",
+    "instruction_en",
+    "area",
+    "area_desc",
+    "town_codes",
+    "geometry",
+    "effective_at",
+    "onset_at",
+    "expires_at",
+];
+
+fn bind_content(sql: Sql, c: &Composed) -> Sql {
     let k = &c.content;
-    let event_name = model::event_type(&k.event_type)
-        .map(|t| t.zh)
-        .unwrap_or_default();
-    tx.execute(
-        &Sql::new(
-            "INSERT INTO warnings (id, sender, sender_name, source, msg_type, status, scope, event_type, event_name, level, \
-             urgency, severity, certainty, response_type, headline, description, instruction, headline_en, description_en, \
-             instruction_en, area, area_desc, town_codes, geometry, effective_at, onset_at, expires_at, state, references_id, \
-             created_by, created_at, updated_at) VALUES ($1, $2, $3, 'local', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, \
-             $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, 'draft', $27, $28, $29, $29)",
-        )
-        .bind(id.as_str())
-        .bind(settings.sender.as_str())
-        .bind(settings.sender_name.as_str())
-        .bind(msg_type)
-        .bind(k.status.as_str())
+    sql.bind(k.status.as_str())
         .bind(k.scope.as_str())
         .bind(k.event_type.as_str())
-        .bind(event_name)
+        .bind(model::event_type(&k.event_type).map_or("", |t| t.zh))
         .bind(k.level.key())
         .bind(k.urgency.as_str())
         .bind(model::severity(k.level))
@@ -633,11 +636,37 @@ pub async fn create_draft(
         .bind(k.effective_at)
         .bind(k.onset_at)
         .bind(k.expires_at)
-        .bind(references_id.map(str::to_string))
-        .bind(user.id.as_str())
-        .bind(now_ms),
-    )
-    .await?;
+}
+
+/// Saves a new draft (`references` for an update of a published warning).
+pub async fn create_draft(
+    db: &Db,
+    c: &Composed,
+    user: &crate::auth::CurrentUser,
+    settings: &WarningSettings,
+    msg_type: &str,
+    references_id: Option<&str>,
+    now_ms: i64,
+) -> Result<Warning, ApiError> {
+    let id = crate::db::new_id();
+    let names = town_names(db).await?;
+    let mut tx = db.begin().await?;
+    let columns = CONTENT_COLUMNS.join(", ");
+    let values = (8..8 + CONTENT_COLUMNS.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = Sql::new(format!(
+        "INSERT INTO warnings (id, sender, sender_name, source, msg_type, references_id, created_by, state, created_at, \
+         updated_at, {columns}) VALUES ($1, $2, $3, 'local', $4, $5, $6, 'draft', $7, $7, {values})"
+    ))
+    .bind(id.as_str())
+    .bind(settings.sender.as_str())
+    .bind(settings.sender_name.as_str())
+    .bind(msg_type)
+    .bind(references_id.map(str::to_string))
+    .bind(user.id.as_str());
+    tx.execute(&bind_content(sql.bind(now_ms), c)).await?;
     let w = audit_and_event(&mut tx, &actor_of(user), &id, "draft", None, &names, now_ms).await?;
     tx.commit().await?;
     Ok(w)
@@ -658,42 +687,18 @@ pub async fn update_draft(
         .await?
         .map(|r| r.into_model(now_ms, &names));
     check(Step::Edit, &row, user)?;
-    let k = &c.content;
-    let n = tx
-        .execute(
-            &Sql::new(
-                "UPDATE warnings SET status = $2, scope = $3, event_type = $4, event_name = $5, level = $6, urgency = $7, \
-                 severity = $8, certainty = $9, response_type = $10, headline = $11, description = $12, instruction = $13, \
-                 headline_en = $14, description_en = $15, instruction_en = $16, area = $17, area_desc = $18, town_codes = $19, \
-                 geometry = $20, effective_at = $21, onset_at = $22, expires_at = $23, updated_at = $24 \
-                 WHERE id = $1 AND state = 'draft'",
-            )
-            .bind(id)
-            .bind(k.status.as_str())
-            .bind(k.scope.as_str())
-            .bind(k.event_type.as_str())
-            .bind(model::event_type(&k.event_type).map(|t| t.zh).unwrap_or_default())
-            .bind(k.level.key())
-            .bind(k.urgency.as_str())
-            .bind(model::severity(k.level))
-            .bind(k.certainty.as_str())
-            .bind(k.response_type.clone())
-            .bind(k.headline.as_str())
-            .bind(k.description.as_str())
-            .bind(k.instruction.as_str())
-            .bind(k.headline_en.clone())
-            .bind(k.description_en.clone())
-            .bind(k.instruction_en.clone())
-            .bind(json!(k.area).to_string())
-            .bind(c.area_desc.as_str())
-            .bind(json!(c.town_codes).to_string())
-            .bind(c.geometry.to_string())
-            .bind(k.effective_at)
-            .bind(k.onset_at)
-            .bind(k.expires_at)
-            .bind(now_ms),
-        )
-        .await?;
+    let sets = CONTENT_COLUMNS
+        .iter()
+        .enumerate()
+        .map(|(i, col)| format!("{col} = ${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = Sql::new(format!(
+        "UPDATE warnings SET updated_at = $2, {sets} WHERE id = $1 AND state = 'draft'"
+    ))
+    .bind(id)
+    .bind(now_ms);
+    let n = tx.execute(&bind_content(sql, c)).await?;
     if n == 0 {
         return Err(changed_meanwhile());
     }
@@ -1696,13 +1701,17 @@ async fn relay_changed(
     .await?;
     let payload = json!({"id": after.id, "warning_id": after.warning_id, "town_code": after.town_code,
         "town_name": after.town_name, "action": action, "state": after.state, "headline": after.headline});
-    // The town sees its own relays; an escalation goes to the whole district (the duty officer).
-    let town = (!district_wide).then_some(after.town_code.as_str());
+    // The town sees its own relays; an escalation goes to the district's duty officers.
+    let town = if district_wide {
+        crate::events::DISTRICT_STAFF
+    } else {
+        after.town_code.as_str()
+    };
     crate::events::publish(
         tx,
         crate::db::now_ms(),
         "warning_relay",
-        town,
+        Some(town),
         None,
         &payload,
     )

@@ -576,7 +576,12 @@ impl Channel for LiveChannel {
             &mut tx,
             msg.now_ms,
             "warning_alert",
-            msg.town_code.as_deref(),
+            // District staff have no town: theirs is for district roles only.
+            Some(
+                msg.town_code
+                    .as_deref()
+                    .unwrap_or(crate::events::DISTRICT_STAFF),
+            ),
             None,
             &payload,
         )
