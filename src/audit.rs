@@ -38,13 +38,30 @@ pub async fn record(
     before: Option<&serde_json::Value>,
     after: Option<&serde_json::Value>,
 ) -> Result<(), DbError> {
+    let now = crate::db::now_ms();
+    record_at(tx, now, actor, entity, entity_id, action, before, after).await
+}
+
+/// [`record`] at a given time: for changes made on the platform's clock (sweeps and the
+/// workflows driven by it), whose entries must carry the time of the change.
+#[allow(clippy::too_many_arguments)]
+pub async fn record_at(
+    tx: &mut Tx,
+    at: i64,
+    actor: &Actor,
+    entity: &str,
+    entity_id: &str,
+    action: &str,
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> Result<(), DbError> {
     tx.execute(
         &Sql::new(
             "INSERT INTO audit_log (id, ts, user_id, username, entity, entity_id, action, before, after) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(crate::db::new_id())
-        .bind(crate::db::now_ms())
+        .bind(at)
         .bind(actor.user_id.clone())
         .bind(actor.username.as_str())
         .bind(entity)

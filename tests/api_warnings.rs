@@ -515,6 +515,18 @@ async fn a_relay_not_acknowledged_in_time_escalates_and_a_warning_expires_on_the
             .filter(|e| e["action"] == "escalate")
             .count();
         assert_eq!(escalations, 1, "{tl}");
+        let escalated_at = tl["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "escalate")
+            .unwrap()["at"]
+            .clone();
+        assert_eq!(
+            escalated_at,
+            yingji::time::rfc3339(published + 16 * MINUTE),
+            "the clock's time, not the wall's"
+        );
 
         // Onward dissemination: channels from the list, people within the population.
         let (s, e) = send(

@@ -559,8 +559,9 @@ async fn audit_and_event(
         .into_model(now_ms, names);
     let before_json = before.and_then(|b| serde_json::to_value(b).ok());
     let after_json = serde_json::to_value(&after).ok();
-    crate::audit::record(
+    crate::audit::record_at(
         tx,
+        now_ms,
         actor,
         "warning",
         id,
@@ -734,8 +735,9 @@ pub async fn delete_draft(
         return Err(changed_meanwhile());
     }
     let before_json = serde_json::to_value(&before).ok();
-    crate::audit::record(
+    crate::audit::record_at(
         &mut tx,
+        now_ms,
         &actor_of(user),
         "warning",
         id,
@@ -1680,6 +1682,7 @@ async fn relay_tx(tx: &mut Tx, id: &str) -> Result<Option<Relay>, DbError> {
 
 async fn relay_changed(
     tx: &mut Tx,
+    now_ms: i64,
     actor: &Actor,
     id: &str,
     action: &str,
@@ -1689,8 +1692,9 @@ async fn relay_changed(
     let after = relay_tx(tx, id).await?.ok_or(ApiError::NotFound)?;
     let b = before.and_then(|b| serde_json::to_value(b).ok());
     let a = serde_json::to_value(&after).ok();
-    crate::audit::record(
+    crate::audit::record_at(
         tx,
+        now_ms,
         actor,
         "warning_relay",
         id,
@@ -1749,6 +1753,7 @@ pub async fn acknowledge(
     }
     let r = relay_changed(
         &mut tx,
+        now_ms,
         &actor_of(user),
         id,
         "acknowledge",
@@ -1840,6 +1845,7 @@ pub async fn record_dissemination(
     .await?;
     let r = relay_changed(
         &mut tx,
+        now_ms,
         &actor_of(user),
         id,
         "disseminate",
@@ -1879,7 +1885,16 @@ pub async fn sweep(db: &Db, now_ms: i64) -> Result<usize, ApiError> {
             )
             .await?;
         if n > 0 {
-            relay_changed(&mut tx, &system, &id, "escalate", before.as_ref(), true).await?;
+            relay_changed(
+                &mut tx,
+                now_ms,
+                &system,
+                &id,
+                "escalate",
+                before.as_ref(),
+                true,
+            )
+            .await?;
             changed += 1;
         }
         tx.commit().await?;
