@@ -183,6 +183,14 @@ async fn the_workflow_needs_a_composer_and_another_approver_and_publishing_puts_
         assert_eq!(w["severity"], "Severe");
         assert_eq!(w["available_steps"], json!(["edit", "submit"]));
         assert!(w["area_desc"].as_str().unwrap().contains("杨村街道"), "{w}");
+        // A draft's CAP is its preview.
+        let (s, _, xml) = text(&app, Some(&duty), &format!("/api/v1/warnings/{id}/cap.xml")).await;
+        assert_eq!(s, 200);
+        assert!(
+            xml.contains("<headline>武清区气象台发布暴雨橙色预警</headline>")
+                && xml.contains("120114002"),
+            "{xml}"
+        );
         // Drafts are not for the town or the enterprise.
         assert_eq!(
             app.get_json(&town, &format!("/api/v1/warnings/{id}"))

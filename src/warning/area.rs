@@ -163,20 +163,11 @@ pub fn geometry(area: &Area, towns: &[&TownShape]) -> Value {
 
 /// Every polygon and circle of a CAP message's areas as polygons.
 fn cap_shapes(areas: &[&CapArea]) -> Vec<Polygon<f64>> {
-    let mut shapes = Vec::new();
-    for a in areas {
-        for p in &a.polygons {
-            shapes.push(polygon_of(p));
-        }
-        for (centre, radius_km) in &a.circles {
-            shapes.push(polygon_of(&Area::circle_ring(
-                *centre,
-                *radius_km,
-                CIRCLE_VERTICES,
-            )));
-        }
-    }
-    shapes
+    areas
+        .iter()
+        .flat_map(|a| a.rings(CIRCLE_VERTICES))
+        .map(|r| polygon_of(&r))
+        .collect()
 }
 
 fn all_areas(alert: &Alert) -> Vec<&CapArea> {

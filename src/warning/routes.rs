@@ -216,6 +216,7 @@ async fn create(
         now(),
     )
     .await?;
+    state.monitor.events.wake();
     Ok((StatusCode::CREATED, Json(with_steps(w, &user))))
 }
 
@@ -244,6 +245,7 @@ async fn update(
     user.require(Permission::WarningCompose)?;
     let (c, _) = composed(&state, &input).await?;
     let w = store::update_draft(&state.db, &id, &c, &user, now()).await?;
+    state.monitor.events.wake();
     Ok(Json(with_steps(w, &user)))
 }
 
@@ -257,6 +259,7 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     visible(&state, &user, &id).await?;
     store::delete_draft(&state.db, &id, &user, now()).await?;
+    state.monitor.events.wake();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -280,6 +283,7 @@ async fn submit(
 ) -> Result<Json<Warning>, ApiError> {
     visible(&state, &user, &id).await?;
     let w = store::review(&state.db, &id, Step::Submit, None, &user, now()).await?;
+    state.monitor.events.wake();
     Ok(Json(with_steps(w, &user)))
 }
 
@@ -293,6 +297,7 @@ async fn approve(
 ) -> Result<Json<Warning>, ApiError> {
     visible(&state, &user, &id).await?;
     let w = store::review(&state.db, &id, Step::Approve, None, &user, now()).await?;
+    state.monitor.events.wake();
     Ok(Json(with_steps(w, &user)))
 }
 
@@ -309,6 +314,7 @@ async fn reject(
     user.require(Permission::WarningApprove)?;
     let r = reason(input)?;
     let w = store::review(&state.db, &id, Step::Reject, Some(&r), &user, now()).await?;
+    state.monitor.events.wake();
     Ok(Json(with_steps(w, &user)))
 }
 
@@ -336,6 +342,7 @@ async fn start_update(
 ) -> Result<(StatusCode, Json<Warning>), ApiError> {
     visible(&state, &user, &id).await?;
     let w = store::start_update(&state.db, &id, &user, &state.settings.warning, now()).await?;
+    state.monitor.events.wake();
     Ok((StatusCode::CREATED, Json(with_steps(w, &user))))
 }
 
@@ -421,42 +428,19 @@ async fn cap_xml(
     user: CurrentUser,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let w = visible(&state, &user, &id).await?;
+    visible(&state, &user, &id).await?;
     if let Some(xml) = store::cap_xml(&state.db, &id).await? {
         return Ok(xml_response(xml));
     }
+    let (c, msg_type) = store::composed_of(&state.db, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let towns = area::load_towns(&state.db).await?;
-    let content = Content {
-        status: w.status.clone(),
-        scope: w.scope.clone(),
-        event_type: w.event_type.clone(),
-        level: w.level.unwrap_or(Colour::Blue),
-        urgency: w.urgency.clone(),
-        certainty: w.certainty.clone(),
-        response_type: w.response_type.clone(),
-        headline: w.headline.clone(),
-        description: w.description.clone(),
-        instruction: w.instruction.clone(),
-        headline_en: w.headline_en.clone(),
-        description_en: w.description_en.clone(),
-        instruction_en: w.instruction_en.clone(),
-        area: serde_json::from_value(w.area.clone()).unwrap_or(Area::Imported),
-        area_desc: w.area_desc.clone(),
-        effective_at: crate::time::parse_time(&w.effective_at).unwrap_or_default(),
-        onset_at: w.onset_at.as_deref().and_then(crate::time::parse_time),
-        expires_at: crate::time::parse_time(&w.expires_at).unwrap_or_default(),
-    };
-    let c = store::Composed {
-        content,
-        town_codes: w.town_codes.clone(),
-        area_desc: w.area_desc.clone(),
-        geometry: Value::Null,
-    };
     Ok(xml_response(preview_xml(
         &state,
         &c,
         &towns,
-        &w.msg_type,
+        &msg_type,
         vec![],
     )))
 }
@@ -760,7 +744,6 @@ async fn public_cap(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let id = id.trim_end_matches(".xml").to_string();
     let w = store::get(&state.db, &id, now())
         .await?
         .ok_or(ApiError::NotFound)?;

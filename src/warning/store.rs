@@ -115,7 +115,7 @@ const FROM: &str = "FROM warnings w LEFT JOIN users uc ON uc.id = w.created_by \
      LEFT JOIN users us ON us.id = w.submitted_by LEFT JOIN users ua ON ua.id = w.approved_by \
      LEFT JOIN users up ON up.id = w.published_by WHERE 1 = 1";
 
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 struct Row {
     id: String,
     identifier: Option<String>,
@@ -258,6 +258,20 @@ impl Row {
         }
     }
 
+    /// The stored content with its towns, area description and geometry, as composed.
+    fn composed(&self) -> Composed {
+        Composed {
+            content: self.content(),
+            town_codes: self.town_codes(),
+            area_desc: self.area_desc.clone(),
+            geometry: self
+                .geometry
+                .as_deref()
+                .and_then(|g| serde_json::from_str(g).ok())
+                .unwrap_or(Value::Null),
+        }
+    }
+
     fn town_codes(&self) -> Vec<String> {
         serde_json::from_str(&self.town_codes).unwrap_or_default()
     }
@@ -302,6 +316,14 @@ pub async fn cap_xml(db: &Db, id: &str) -> Result<Option<String>, DbError> {
         DbError::Sqlx(sqlx::Error::RowNotFound) => Ok(None),
         e => Err(e),
     })
+}
+
+/// A stored warning's content as composed (the CAP preview of a draft).
+pub async fn composed_of(db: &Db, id: &str) -> Result<Option<(Composed, String)>, DbError> {
+    Ok(db
+        .fetch_optional::<Row>(&by_id(id))
+        .await?
+        .map(|r| (r.composed(), r.msg_type)))
 }
 
 /// Filters of the warning list.
@@ -684,10 +706,8 @@ pub async fn update_draft(
     let names = town_names(db).await?;
     let mut tx = db.begin().await?;
     let row = row_tx(&mut tx, id).await?.ok_or(ApiError::NotFound)?;
-    let before = row_tx(&mut tx, id)
-        .await?
-        .map(|r| r.into_model(now_ms, &names));
     check(Step::Edit, &row, user)?;
+    let before = Some(row.into_model(now_ms, &names));
     let sets = CONTENT_COLUMNS
         .iter()
         .enumerate()
@@ -933,12 +953,7 @@ pub async fn publish(
         Some(r) => reference_of(&mut tx, r).await?.into_iter().collect(),
         None => vec![],
     };
-    let composed = Composed {
-        content: row.content(),
-        town_codes: row.town_codes(),
-        area_desc: row.area_desc.clone(),
-        geometry: Value::Null,
-    };
+    let composed = row.composed();
     let xml = build_cap(
         &composed,
         &towns,
@@ -948,11 +963,7 @@ pub async fn publish(
         &row.msg_type,
         references,
     );
-    let before = Row::into_model(
-        row_tx(&mut tx, id).await?.ok_or(ApiError::NotFound)?,
-        now_ms,
-        &names,
-    );
+    let before = row.clone().into_model(now_ms, &names);
     let n = tx
         .execute(
             &Sql::new(
@@ -1071,16 +1082,7 @@ pub async fn start_update(
             message: "an update of this warning is already being prepared".into(),
         });
     }
-    let composed = Composed {
-        content: row.content(),
-        town_codes: row.town_codes(),
-        area_desc: row.area_desc.clone(),
-        geometry: row
-            .geometry
-            .as_deref()
-            .and_then(|g| serde_json::from_str(g).ok())
-            .unwrap_or(Value::Null),
-    };
+    let composed = row.composed();
     create_draft(db, &composed, user, settings, "Update", Some(id), now_ms).await
 }
 
@@ -1123,13 +1125,7 @@ pub async fn cancel(
     }
     let composed = Composed {
         content,
-        town_codes: town_codes.clone(),
-        area_desc: row.area_desc.clone(),
-        geometry: row
-            .geometry
-            .as_deref()
-            .and_then(|g| serde_json::from_str(g).ok())
-            .unwrap_or(Value::Null),
+        ..row.composed()
     };
     let sent = now_ms - now_ms.rem_euclid(1000);
     let (identifier, sent) = next_identifier(&mut tx, settings, sent).await?;
@@ -1242,11 +1238,7 @@ pub async fn relay_imported(
             message: "this warning has expired".into(),
         });
     }
-    let before = Row::into_model(
-        row_tx(&mut tx, id).await?.ok_or(ApiError::NotFound)?,
-        now_ms,
-        &names,
-    );
+    let before = row.clone().into_model(now_ms, &names);
     let n = tx
         .execute(
             &Sql::new(
